@@ -1,0 +1,60 @@
+# encompass.netlab: development and CI entry points. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+LINK := .collections/ansible_collections/encompass/netlab
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
+export ANSIBLE_CONFIG := $(CURDIR)/playbooks/ansible.cfg
+export PY_COLORS := 0
+export ANSIBLE_FORCE_COLOR := 0
+
+.PHONY: help venv link demo test lint sanity unit integration molecule images build clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed link ## Make the pinned tool environment in .venv
+
+$(VENV)/.installed: requirements/dev.txt requirements/constraints.txt
+	python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
+	touch $@
+
+link: $(LINK) ## Make the source tree resolvable as encompass.netlab
+
+$(LINK):
+	mkdir -p $(dir $(LINK))
+	ln -sfn ../../.. $(LINK)
+
+demo: venv ## The main job: prepare this machine as a Docker host and show its daemons
+	cd playbooks && $(BIN)/ansible-playbook demo.yml
+
+images: venv ## Build the offline base image and the Docker-in-Docker host image (skipped when current)
+	cd playbooks && $(BIN)/ansible-playbook lab_images.yml
+
+test: venv ## Every gate: sanity, lint, unit, integration, molecule; ends with "N passed, N failed"
+	$(BIN)/python tests/gates.py sanity lint unit integration molecule
+
+sanity: venv ## ansible-test sanity on a copy laid out as ansible_collections/encompass/netlab
+	$(BIN)/python tests/gates.py sanity
+
+lint: venv ## ansible-lint, production profile
+	$(BIN)/python tests/gates.py lint
+
+unit: venv ## Unit tests of the pure logic
+	$(BIN)/python tests/gates.py unit
+
+integration: venv ## Integration tests on this machine's real daemons
+	$(BIN)/python tests/gates.py integration
+
+molecule: venv ## Every Molecule scenario (Docker-in-Docker hosts)
+	$(BIN)/python tests/gates.py molecule
+
+build: venv ## Build the collection tarball into build/
+	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+clean: ## Remove build output (keeps .venv)
+	rm -rf build tests/output .collections

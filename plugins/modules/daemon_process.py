@@ -1,0 +1,321 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: daemon_process
+short_description: Keep a daemon running on a host without a service manager
+version_added: 0.1.0
+description:
+  - Starts, restarts or stops a long-running daemon directly, for hosts (containers, Docker-in-Docker
+    test hosts, minimal VMs) where no service manager such as systemd runs.
+  - Whether the daemon runs is read first (a status command, or the process named in a pid file);
+    the module then acts only when the state differs, so a running daemon is never started twice.
+  - On hosts with systemd use M(ansible.builtin.service) instead; the C(host) role chooses for you.
+author:
+  - encompass.netlab maintainers (@encompass)
+extends_documentation_fragment:
+  - encompass.netlab.attributes
+  - encompass.netlab.attributes.ACTIONGROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  name:
+    description:
+      - A name for the daemon, used in messages and in the returned data.
+    type: str
+    required: true
+  argv:
+    description:
+      - The command that starts the daemon, as a list of arguments (no shell is involved).
+      - With O(detach=true) the module runs it in a new session, in the background, with its output
+        sent to O(log_file). With O(detach=false) the command is expected to daemonize itself and exit
+        (for example C(ovs-ctl start)).
+    type: list
+    elements: str
+    required: true
+  detach:
+    description:
+      - Run O(argv) in the background (for daemons that stay in the foreground, such as C(dockerd)).
+    type: bool
+    default: true
+  pidfile:
+    description:
+      - The pid file the daemon writes. A process is considered running when this file names a live
+        process whose executable is the first element of O(argv).
+      - Required unless O(status_argv) is given.
+    type: path
+  status_argv:
+    description:
+      - A command whose exit status 0 means the daemon runs (for example C(ovs-ctl status)).
+      - Takes precedence over O(pidfile) for reading the state.
+    type: list
+    elements: str
+  stop_argv:
+    description:
+      - A command that stops the daemon. Without it the module sends SIGTERM to the process in
+        O(pidfile) and waits for it to exit.
+    type: list
+    elements: str
+  ready_argv:
+    description:
+      - A command retried after a start until it exits 0 (for example C(docker info)), so that the
+        task returns only once the daemon serves requests.
+    type: list
+    elements: str
+  log_file:
+    description:
+      - Where the output of a detached daemon goes (appended).
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for the daemon to become ready after a start, or to exit after a stop.
+    type: int
+    default: 60
+  state:
+    description:
+      - V(started) starts the daemon when it does not run; V(restarted) always restarts it (stops it
+        first when it runs); V(stopped) stops it when it runs.
+    type: str
+    choices: [started, restarted, stopped]
+    default: started
+notes:
+  - The daemon is started in its own session, so it survives the end of the Ansible connection.
+seealso:
+  - module: ansible.builtin.service
+"""
+
+EXAMPLES = r"""
+- name: Keep dockerd running on a host without systemd
+  encompass.netlab.daemon_process:
+    name: dockerd
+    argv: [/usr/sbin/dockerd, -p, /var/run/docker.pid]
+    pidfile: /var/run/docker.pid
+    log_file: /var/log/dockerd.log
+    ready_argv: [docker, info]
+
+- name: Keep Open vSwitch running (ovs-ctl daemonizes both of its daemons itself)
+  encompass.netlab.daemon_process:
+    name: openvswitch
+    argv: [/usr/share/openvswitch/scripts/ovs-ctl, start, --system-id=random]
+    detach: false
+    status_argv: [/usr/share/openvswitch/scripts/ovs-ctl, status]
+    stop_argv: [/usr/share/openvswitch/scripts/ovs-ctl, stop]
+
+- name: Restart dockerd once after its configuration changed
+  encompass.netlab.daemon_process:
+    name: dockerd
+    argv: [/usr/sbin/dockerd, -p, /var/run/docker.pid]
+    pidfile: /var/run/docker.pid
+    ready_argv: [docker, info]
+    state: restarted
+"""
+
+RETURN = r"""
+name:
+  description: The daemon's name, as given.
+  returned: always
+  type: str
+  sample: dockerd
+running:
+  description: Whether the daemon runs after the task (in check mode, whether it would).
+  returned: always
+  type: bool
+  sample: true
+pid:
+  description: The daemon's process id read from O(pidfile) after the task, when a pid file is used.
+  returned: when O(pidfile) is set and the daemon runs
+  type: int
+  sample: 4242
+actions:
+  description: What was done, or in check mode what would be done, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [stop, start]
+"""
+
+import os
+import shutil
+import signal
+import sys
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+DETACH = """\
+import os, sys
+log = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+if os.fork():
+    os._exit(0)
+os.setsid()
+null = os.open(os.devnull, os.O_RDONLY)
+os.dup2(null, 0)
+os.dup2(log, 1)
+os.dup2(log, 2)
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+
+def read_pid(pidfile):
+    """Return the pid named in pidfile, or None when there is none or it is unreadable."""
+    try:
+        with open(pidfile, encoding="ascii") as handle:
+            text = handle.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def pid_alive(pid, executable):
+    """True when pid is a live process running executable (a recycled pid does not count)."""
+    if pid is None:
+        return False
+    try:
+        exe = os.readlink("/proc/%d/exe" % pid)
+    except OSError:
+        return False
+    # An upgraded package replaces the binary under a running daemon.
+    exe = exe.removesuffix(" (deleted)")
+    wanted = os.path.realpath(shutil.which(executable) or executable)
+    return exe == wanted
+
+
+class Daemon:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+
+    def run(self, argv):
+        return self.module.run_command(argv)
+
+    def is_running(self):
+        if self.params["status_argv"]:
+            rc, dummy_out, dummy_err = self.run(self.params["status_argv"])
+            return rc == 0
+        return pid_alive(read_pid(self.params["pidfile"]), self.params["argv"][0])
+
+    def current_pid(self):
+        if not self.params["pidfile"]:
+            return None
+        pid = read_pid(self.params["pidfile"])
+        return pid if pid_alive(pid, self.params["argv"][0]) else None
+
+    def fail(self, step, detail):
+        self.module.fail_json(msg="%s: %s failed: %s" % (self.params["name"], step, detail))
+
+    def start(self):
+        argv = self.params["argv"]
+        if not shutil.which(argv[0]):
+            self.fail("start", "cannot run %s: no such executable; install it or fix argv" % argv[0])
+        if self.params["detach"]:
+            # A helper forks, starts a new session and execs the daemon, then exits at once: the
+            # daemon outlives the Ansible connection and holds none of run_command's pipes.
+            argv = [sys.executable, "-c", DETACH, self.params["log_file"] or os.devnull] + argv
+        rc, out, err = self.run(argv)
+        if rc != 0:
+            self.fail("start", "%s exited %d: %s" % (self.params["argv"][0], rc, (err or out).strip()))
+        self.wait_ready()
+
+    def wait_ready(self):
+        deadline = time.monotonic() + self.params["timeout"]
+        ready_argv = self.params["ready_argv"]
+        while True:
+            running = self.is_running()
+            ready = running
+            if running and ready_argv:
+                rc, dummy_out, dummy_err = self.run(ready_argv)
+                ready = rc == 0
+            if ready:
+                return
+            if time.monotonic() > deadline:
+                where = " (see %s)" % self.params["log_file"] if self.params["log_file"] else ""
+                state = "is not ready" if running else "did not stay running"
+                self.fail("start", "the daemon %s after %ds%s" % (state, self.params["timeout"], where))
+            time.sleep(0.25)
+
+    def stop(self):
+        if self.params["stop_argv"]:
+            rc, out, err = self.run(self.params["stop_argv"])
+            if rc != 0:
+                self.fail("stop", "%s exited %d: %s" % (self.params["stop_argv"][0], rc, (err or out).strip()))
+        else:
+            pid = self.current_pid()
+            if pid is not None:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + self.params["timeout"]
+        while self.is_running():
+            if time.monotonic() > deadline:
+                self.fail("stop", "the daemon still runs after %ds" % self.params["timeout"])
+            time.sleep(0.25)
+
+
+def plan(state, running):
+    """The actions that take a daemon from running (bool) to the requested state."""
+    if state == "started":
+        return [] if running else ["start"]
+    if state == "stopped":
+        return ["stop"] if running else []
+    return ["stop", "start"] if running else ["start"]
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            argv=dict(type="list", elements="str", required=True),
+            detach=dict(type="bool", default=True),
+            pidfile=dict(type="path"),
+            status_argv=dict(type="list", elements="str"),
+            stop_argv=dict(type="list", elements="str"),
+            ready_argv=dict(type="list", elements="str"),
+            log_file=dict(type="path"),
+            timeout=dict(type="int", default=60),
+            state=dict(type="str", default="started", choices=["started", "restarted", "stopped"]),
+        ),
+        required_one_of=[("pidfile", "status_argv")],
+        supports_check_mode=True,
+    )
+    if not module.params["argv"]:
+        module.fail_json(msg="%s: argv is empty; give the command that starts the daemon" % module.params["name"])
+    if module.params["timeout"] < 1:
+        module.fail_json(msg="%s: timeout must be at least 1 second" % module.params["name"])
+
+    daemon = Daemon(module)
+    running = daemon.is_running()
+    actions = plan(module.params["state"], running)
+    running_after = running if not actions else actions[-1] == "start"
+
+    if not module.check_mode:
+        for action in actions:
+            getattr(daemon, action)()
+
+    result = dict(
+        changed=bool(actions),
+        name=module.params["name"],
+        running=running_after,
+        actions=actions,
+        diff=dict(before=dict(running=running), after=dict(running=running_after)),
+    )
+    if module.params["pidfile"] and not module.check_mode:
+        pid = daemon.current_pid()
+        if pid is not None:
+            result["pid"] = pid
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run the project's test gates in order and close with one "N passed, N failed" line.
+
+pytest gates count their own tests; sanity, lint and each Molecule scenario count as one test.
+Every gate runs even after an earlier one failed, so one run shows everything that is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SANITY_BIN = ROOT / ".venv-sanity" / "bin"
+OUTPUT = ROOT / "tests" / "output"
+
+
+def run(argv, cwd=ROOT, env=None):
+    print("+ " + " ".join(str(a) for a in argv), flush=True)
+    return subprocess.run([str(a) for a in argv], cwd=cwd, env=env, check=False).returncode
+
+
+def pytest_gate(name, path):
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    junit = OUTPUT / ("junit-%s.xml" % name)
+    junit.unlink(missing_ok=True)
+    rc = run([BIN / "python", "-m", "pytest", "-q", "-rfEs", "--junitxml", junit, path])
+    if not junit.exists():
+        return 0, 1
+    suite = ET.parse(junit).getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    total = int(suite.get("tests", 0))
+    bad = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    skipped = int(suite.get("skipped", 0))
+    if rc not in (0, 1):  # pytest itself failed (collection error, no tests, interrupted)
+        bad = max(bad, 1)
+    return total - bad - skipped, bad
+
+
+def collection_copy(tmp):
+    """Lay the collection out as ansible_collections/encompass/netlab, as ansible-test requires."""
+    dest = Path(tmp) / "ansible_collections" / "encompass" / "netlab"
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, check=True, capture_output=True,
+    ).stdout.decode().split("\0")
+    for rel in filter(None, files):
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    return dest
+
+
+# ansible-test bootstraps pip into each of its virtual environments with a script it downloads from
+# a host this machine cannot reach. This stand-in does the same job from the interpreter's bundled
+# pip (ensurepip) and PyPI, and is written to the cache path ansible-test looks at first.
+GET_PIP_STANDIN = """\
+import subprocess, sys
+args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"])
+subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet"] + args)
+"""
+
+
+# The pip version ansible-test (ansible-core 2.19) bootstraps; see get_venv_packages() there.
+ANSIBLE_TEST_PIP = "24.2"
+
+
+def provide_pip_bootstrap():
+    cache = Path.home() / ".ansible" / "test" / "cache" / ("get_pip_%s.py" % ANSIBLE_TEST_PIP.replace(".", "_"))
+    if not cache.exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(GET_PIP_STANDIN, encoding="utf-8")
+
+
+def gate_sanity():
+    provide_pip_bootstrap()
+    with tempfile.TemporaryDirectory(prefix="netlab-sanity-") as tmp:
+        dest = collection_copy(tmp)
+        # ansible-test's own requirements live in .venv-sanity (requirements/sanity.txt): its
+        # --venv mode downloads a pip bootstrap script from a host this machine cannot reach.
+        rc = run([SANITY_BIN / "ansible-test", "sanity", "--local", "--python",
+                  "%d.%d" % sys.version_info[:2], "--color", "no"], cwd=dest)
+    return (1, 0) if rc == 0 else (0, 1)
+
+
+def gate_lint():
+    rc = run([BIN / "ansible-lint", "--profile", "production", "--strict", "--nocolor"])
+    return (1, 0) if rc == 0 else (0, 1)
+
+
+def gate_unit():
+    return pytest_gate("unit", "tests/unit")
+
+
+def gate_integration():
+    return pytest_gate("integration", "tests/integration")
+
+
+def gate_molecule():
+    scenarios = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
+    passed = failed = 0
+    for scenario in scenarios:
+        rc = run([BIN / "molecule", "test", "-s", scenario])
+        passed, failed = (passed + 1, failed) if rc == 0 else (passed, failed + 1)
+    return passed, failed
+
+
+GATES = {
+    "sanity": gate_sanity,
+    "lint": gate_lint,
+    "unit": gate_unit,
+    "integration": gate_integration,
+    "molecule": gate_molecule,
+}
+
+
+def main(names):
+    unknown = [n for n in names if n not in GATES]
+    if unknown or not names:
+        sys.exit("usage: gates.py %s ..." % "|".join(GATES))
+    os.environ.setdefault("PY_COLORS", "0")
+    results = []
+    for name in names:
+        print("\n=== gate: %s" % name, flush=True)
+        start = time.monotonic()
+        passed, failed = GATES[name]()
+        results.append((name, passed, failed, time.monotonic() - start))
+    print("\n=== summary")
+    for name, passed, failed, seconds in results:
+        print("  %-12s %4d passed %4d failed  %7.1f s" % (name, passed, failed, seconds))
+    total_passed = sum(r[1] for r in results)
+    total_failed = sum(r[2] for r in results)
+    print("%d passed, %d failed" % (total_passed, total_failed), flush=True)
+    return 1 if total_failed or not total_passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

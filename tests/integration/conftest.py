@@ -1,0 +1,101 @@
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run the collection's modules and playbooks for real on this machine and read their results."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PLAYBOOKS = ROOT / "playbooks"
+
+
+def ansible_env(**extra):
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(PLAYBOOKS / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_DEPRECATION_WARNINGS="0",
+    )
+    env.update(extra)
+    return env
+
+
+class Result:
+    def __init__(self, proc, stats=None, tasks=None):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.stats = stats or {}
+        self.tasks = tasks or []
+
+    @property
+    def changed(self):
+        return sum(host.get("changed", 0) for host in self.stats.values())
+
+    @property
+    def failed(self):
+        return sum(host.get("failures", 0) + host.get("unreachable", 0) for host in self.stats.values())
+
+    def first_failure(self):
+        for task in self.tasks:
+            for host in task["hosts"].values():
+                if host.get("failed"):
+                    return host
+        return None
+
+    def changed_tasks(self):
+        # Task names without the "role : " prefix.
+        return [t["task"]["name"].split(" : ", 1)[-1] for t in self.tasks if any(h.get("changed") for h in t["hosts"].values())]
+
+
+def run_playbook(playbook, *args, check=False, diff=False, extra_vars=None):
+    """Run a playbook from playbooks/ with the json callback; return its parsed result."""
+    argv = [str(BIN / "ansible-playbook"), str(playbook)]
+    if check:
+        argv.append("--check")
+    if diff:
+        argv.append("--diff")
+    if extra_vars:
+        argv += ["-e", json.dumps(extra_vars)]
+    argv += list(args)
+    proc = subprocess.run(argv, cwd=PLAYBOOKS, env=ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"),
+                          capture_output=True, text=True, check=False)
+    try:
+        data = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return Result(proc)
+    tasks = [task for play in data.get("plays", []) for task in play.get("tasks", [])]
+    return Result(proc, data.get("stats", {}), tasks)
+
+
+def run_module(module, args, check=False, diff=False):
+    """Run one module on localhost through ansible-playbook; return the module's result."""
+    task = {"name": "module under test", module: args, "register": "out", "ignore_errors": True}
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [task]}]
+    path = ROOT / "tests" / "output" / "module_under_test.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(play), encoding="utf-8")
+    result = run_playbook(path, check=check, diff=diff)
+    assert result.tasks, "ansible-playbook produced no result: %s %s" % (result.stdout[-2000:], result.stderr[-2000:])
+    return result.tasks[0]["hosts"]["localhost"]
+
+
+@pytest.fixture(scope="session")
+def module():
+    return run_module
+
+
+@pytest.fixture(scope="session")
+def playbook():
+    return run_playbook

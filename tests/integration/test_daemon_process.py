@@ -1,0 +1,163 @@
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""daemon_process on real processes: check -> apply -> idempotent, restart, stop, and its failures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+MODULE = "encompass.netlab.daemon_process"
+
+# A daemon that stays in the foreground and writes its pid file, as dockerd does.
+TOY_DAEMON = """\
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+with open(sys.argv[1], "w") as f:
+    f.write(str(os.getpid()))
+time.sleep(600)
+"""
+
+
+def read_pid(pidfile):
+    try:
+        return int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def alive(pid):
+    if pid is None:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid, encoding="ascii") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.fixture(name="toyd")
+def fixture_toyd(tmp_path):
+    script = tmp_path / "toyd.py"
+    script.write_text(TOY_DAEMON)
+    pidfile = tmp_path / "toyd.pid"
+    args = {
+        "name": "toyd",
+        "argv": [sys.executable, str(script), str(pidfile)],
+        "pidfile": str(pidfile),
+        "log_file": str(tmp_path / "toyd.log"),
+        "timeout": 10,
+    }
+    yield args, pidfile
+    pid = read_pid(pidfile)
+    if alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_start_check_apply_idempotent(module, toyd):
+    args, pidfile = toyd
+    predicted = module(MODULE, args, check=True, diff=True)
+    assert predicted["changed"] is True
+    assert predicted["actions"] == ["start"]
+    assert predicted["diff"] == {"before": {"running": False}, "after": {"running": True}}
+    assert not pidfile.exists(), "check mode started the daemon"
+
+    applied = module(MODULE, args)
+    assert applied["changed"] is True and applied["actions"] == predicted["actions"]
+    pid = read_pid(pidfile)
+    assert alive(pid) and applied["pid"] == pid
+
+    assert module(MODULE, args, check=True)["changed"] is False
+    again = module(MODULE, args)
+    assert again["changed"] is False and again["actions"] == []
+    assert read_pid(pidfile) == pid, "a running daemon was started twice"
+
+
+def test_daemon_outlives_the_ansible_run(module, toyd):
+    args, pidfile = toyd
+    module(MODULE, args)
+    time.sleep(0.5)
+    assert alive(read_pid(pidfile))
+
+
+def test_restart_and_stop(module, toyd):
+    args, pidfile = toyd
+    module(MODULE, args)
+    first = read_pid(pidfile)
+
+    predicted = module(MODULE, dict(args, state="restarted"), check=True)
+    assert predicted["changed"] is True and predicted["actions"] == ["stop", "start"]
+    assert read_pid(pidfile) == first and alive(first)
+
+    restarted = module(MODULE, dict(args, state="restarted"))
+    second = read_pid(pidfile)
+    assert restarted["actions"] == ["stop", "start"] and second != first
+    assert alive(second) and not alive(first)
+
+    stopped = module(MODULE, dict(args, state="stopped"))
+    assert stopped["changed"] is True and stopped["running"] is False
+    assert not alive(second)
+    assert module(MODULE, dict(args, state="stopped"))["changed"] is False
+
+
+def test_recycled_pid_is_not_taken_for_the_daemon(module, toyd):
+    args, pidfile = toyd
+    # A pid file left behind names a live process of another program.
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        pidfile.write_text(str(other.pid))
+        result = module(MODULE, args)
+        assert result["changed"] is True and result["actions"] == ["start"]
+        assert read_pid(pidfile) != other.pid
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_status_command_form(module, tmp_path):
+    flag = tmp_path / "up"
+    args = {
+        "name": "selfdaemonizing",
+        "argv": ["touch", str(flag)],
+        "detach": False,
+        "status_argv": ["test", "-e", str(flag)],
+        "stop_argv": ["rm", "-f", str(flag)],
+    }
+    assert module(MODULE, args)["changed"] is True and flag.exists()
+    assert module(MODULE, args)["changed"] is False
+    assert module(MODULE, dict(args, state="stopped"))["changed"] is True and not flag.exists()
+
+
+def test_missing_program_fails_clearly(module, tmp_path):
+    result = module(MODULE, {"name": "ghostd", "argv": [str(tmp_path / "no-such-daemon")], "pidfile": str(tmp_path / "g.pid")})
+    assert result["failed"] is True
+    assert result["msg"] == "ghostd: start failed: cannot run %s: no such executable; install it or fix argv" % (tmp_path / "no-such-daemon")
+    assert "Traceback" not in result.get("module_stderr", "")
+
+
+def test_daemon_that_exits_fails_clearly(module, tmp_path):
+    args = {"name": "flakyd", "argv": ["true"], "pidfile": str(tmp_path / "f.pid"), "timeout": 2,
+            "log_file": str(tmp_path / "f.log")}
+    result = module(MODULE, args)
+    assert result["failed"] is True
+    assert "flakyd: start failed: the daemon did not stay running after 2s (see %s)" % args["log_file"] == result["msg"]
+
+
+def test_never_ready_fails_clearly(module, toyd):
+    args, dummy_pidfile = toyd
+    result = module(MODULE, dict(args, ready_argv=["false"], timeout=2))
+    assert result["failed"] is True
+    assert "toyd: start failed: the daemon is not ready after 2s" in result["msg"]
+
+
+def test_bad_arguments_fail_before_anything_runs(module, tmp_path):
+    result = module(MODULE, {"name": "x", "argv": ["true"]})
+    assert result["failed"] is True and "pidfile" in result["msg"] and "status_argv" in result["msg"]
+    result = module(MODULE, {"name": "x", "argv": ["true"], "pidfile": str(tmp_path / "p"), "state": "bogus"})
+    assert result["failed"] is True and "state" in result["msg"]

@@ -1,0 +1,110 @@
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""roles/host on this machine's real dockerd and Open vSwitch (no systemd here: the direct path)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+HOST = "host.yml"
+CONFIG = Path("/etc/docker/daemon.json")
+PIDFILE = Path("/var/run/docker.pid")
+
+
+def dockerd_pid():
+    return int(PIDFILE.read_text().strip())
+
+
+def docker0():
+    out = subprocess.run(["docker", "network", "inspect", "bridge"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)[0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def converged_defaults(playbook):
+    """Start from, and end with, the role's defaults applied."""
+    result = playbook(HOST)
+    assert result.rc == 0, result.stdout[-3000:]
+    yield
+    assert playbook(HOST).rc == 0
+
+
+def test_second_run_and_check_mode_report_no_change(playbook):
+    pid = dockerd_pid()
+    again = playbook(HOST)
+    assert again.rc == 0 and again.changed == 0, again.changed_tasks()
+    check = playbook(HOST, check=True, diff=True)
+    assert check.rc == 0 and check.changed == 0, check.changed_tasks()
+    assert dockerd_pid() == pid, "an unchanged run restarted dockerd"
+
+
+def test_daemons_run(playbook):
+    del playbook
+    assert subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+    assert subprocess.run(["/usr/share/openvswitch/scripts/ovs-ctl", "status"], capture_output=True, check=False).returncode == 0
+
+
+def test_changed_setting_restarts_dockerd_once_and_check_mode_predicts_it(playbook):
+    settings = {"host_docker_mtu": 1400}
+    pid = dockerd_pid()
+    predicted = playbook(HOST, check=True, extra_vars=settings)
+    assert predicted.rc == 0
+    assert dockerd_pid() == pid and "mtu" not in json.loads(CONFIG.read_text())
+
+    applied = playbook(HOST, extra_vars=settings)
+    assert applied.rc == 0, applied.stdout[-3000:]
+    assert applied.changed_tasks() == predicted.changed_tasks() == [
+        "Write the Docker daemon configuration",
+        "Keep dockerd running (restarted once when its configuration changed)",
+    ]
+    assert json.loads(CONFIG.read_text()) == {"mtu": 1400}
+    assert dockerd_pid() != pid
+    assert docker0()["Options"]["com.docker.network.driver.mtu"] == "1400"
+
+    restarted_pid = dockerd_pid()
+    again = playbook(HOST, extra_vars=settings)
+    assert again.rc == 0 and again.changed == 0, again.changed_tasks()
+    assert dockerd_pid() == restarted_pid
+
+    back = playbook(HOST)
+    assert back.rc == 0 and json.loads(CONFIG.read_text()) == {}
+    assert docker0()["Options"].get("com.docker.network.driver.mtu", "1500") == "1500"
+
+
+def test_dockerd_killed_is_started_by_the_next_run(playbook):
+    subprocess.run(["start-stop-daemon", "--stop", "--pidfile", str(PIDFILE), "--retry", "20"], check=True)
+    assert subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0
+    repaired = playbook(HOST)
+    assert repaired.rc == 0
+    assert repaired.changed_tasks() == ["Keep dockerd running (restarted once when its configuration changed)"]
+    assert subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ({"host_service_manager": "upstart"}, "value of host_service_manager must be one of: auto, systemd, direct"),
+        ({"host_docker_bip": "172.18.0.0/16"}, "host_docker_bip=172.18.0.0/16 must be an interface address"),
+        ({"host_docker_bip": "300.1.1.1/16"}, "host_docker_bip=300.1.1.1/16 must be an interface address"),
+        ({"host_docker_bip": "172.18.0.1"}, "host_docker_bip=172.18.0.1 must be an interface address"),
+        ({"host_docker_bip": "172.18.0.1/16", "host_docker_fixed_cidr": "172.19.1.0/24"}, "must be a network in CIDR form inside host_docker_bip"),
+        ({"host_docker_fixed_cidr": "172.18.1.0/24"}, "must be a network in CIDR form inside host_docker_bip"),
+        ({"host_docker_mtu": 20}, "host_docker_mtu=20 must be 68 to 65535"),
+        ({"host_docker_mtu": "big"}, "host_docker_mtu"),
+        ({"host_docker_options": "not-a-dict"}, "host_docker_options"),
+    ],
+)
+def test_bad_input_fails_before_any_change(playbook, extra, message):
+    before = CONFIG.read_bytes()
+    pid = dockerd_pid()
+    result = playbook(HOST, extra_vars=extra)
+    assert result.rc != 0
+    assert result.changed == 0, result.changed_tasks()
+    failure = result.first_failure()
+    assert failure is not None and message in failure["msg"], failure
+    assert CONFIG.read_bytes() == before and dockerd_pid() == pid

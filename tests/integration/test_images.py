@@ -1,0 +1,80 @@
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The offline images on the real dockerd: built once, then skipped until an input changes."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+BASE = "encompass/netlab-base:bookworm"
+HOST = "encompass/netlab-host:bookworm"
+LABEL = "org.encompass.netlab.inputs"
+
+
+def inspect(image):
+    proc = subprocess.run(["docker", "image", "inspect", image], capture_output=True, text=True, check=False)
+    return json.loads(proc.stdout)[0] if proc.returncode == 0 else None
+
+
+def run_in(image, *argv):
+    return subprocess.run(["docker", "run", "--rm", "--entrypoint", argv[0], image, *argv[1:]],
+                          capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built(playbook):
+    result = playbook("lab_images.yml")
+    assert result.rc == 0, result.stdout[-3000:]
+
+
+def test_second_run_and_check_mode_report_no_change(playbook):
+    ids = (inspect(BASE)["Id"], inspect(HOST)["Id"])
+    again = playbook("lab_images.yml")
+    assert again.rc == 0 and again.changed == 0, again.changed_tasks()
+    check = playbook("lab_images.yml", check=True)
+    assert check.rc == 0 and check.changed == 0, check.changed_tasks()
+    assert (inspect(BASE)["Id"], inspect(HOST)["Id"]) == ids
+
+
+def test_base_image_is_debian_with_this_machines_apt_sources():
+    assert re.fullmatch(r"[0-9a-f]{16}", inspect(BASE)["Config"]["Labels"][LABEL])
+    assert run_in(BASE, "cat", "/etc/debian_version").startswith("12.")
+    assert "Python 3.11" in run_in(BASE, "python3", "--version")
+    for source in sorted(Path("/etc/apt/sources.list.d").glob("*.sources")):
+        assert run_in(BASE, "cat", str(source)) == source.read_text()
+    assert "ping" in run_in(BASE, "sh", "-c", "command -v ping ip")
+
+
+def test_host_image_carries_the_daemons_and_the_init():
+    image = inspect(HOST)
+    assert image["Config"]["Entrypoint"] == ["/usr/bin/tini", "--", "/usr/local/sbin/netlab-host-init"]
+    assert image["Config"]["Labels"][LABEL] != inspect(BASE)["Config"]["Labels"][LABEL]
+    out = run_in(HOST, "sh", "-c", "command -v dockerd ovs-vswitchd ovs-vsctl iptables")
+    assert len(out.split()) == 4
+
+
+def test_changed_input_rebuilds_and_only_then(playbook):
+    name = "encompass/netlab-host:integration-test"
+    small = {"dind_host_image_name": name, "dind_host_image_packages": ["tini"]}
+    try:
+        first = playbook("lab_images.yml", extra_vars=small)
+        assert first.rc == 0 and "Build the image" in first.changed_tasks()
+        label = inspect(name)["Config"]["Labels"][LABEL]
+        same = playbook("lab_images.yml", extra_vars=small)
+        assert same.rc == 0 and same.changed == 0
+        grown = dict(small, dind_host_image_packages=["tini", "procps"])
+        predicted = playbook("lab_images.yml", check=True, extra_vars=grown)
+        assert "Build the image" in predicted.changed_tasks()
+        assert inspect(name)["Config"]["Labels"][LABEL] == label, "check mode rebuilt the image"
+        rebuilt = playbook("lab_images.yml", extra_vars=grown)
+        assert rebuilt.rc == 0 and "Build the image" in rebuilt.changed_tasks()
+        assert inspect(name)["Config"]["Labels"][LABEL] != label
+        assert "/usr/bin/ps" in run_in(name, "sh", "-c", "command -v ps")
+    finally:
+        subprocess.run(["docker", "image", "rm", "-f", name], capture_output=True, check=False)
