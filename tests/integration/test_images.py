@@ -55,8 +55,8 @@ def test_host_image_carries_the_daemons_and_the_init():
     image = inspect(HOST)
     assert image["Config"]["Entrypoint"] == ["/usr/bin/tini", "--", "/usr/local/sbin/netlab-host-init"]
     assert image["Config"]["Labels"][LABEL] != inspect(BASE)["Config"]["Labels"][LABEL]
-    out = run_in(HOST, "sh", "-c", "command -v dockerd ovs-vswitchd ovs-vsctl iptables")
-    assert len(out.split()) == 4
+    out = run_in(HOST, "sh", "-c", "for c in dockerd ovs-vswitchd ovs-vsctl iptables tini; do command -v $c; done")
+    assert len(out.split()) == 5, out
 
 
 def test_changed_input_rebuilds_and_only_then(playbook):
