@@ -88,8 +88,8 @@ def validate_alias(alias, spec=None):
         raise LinkError("%s: the alias is empty; Docker ignores such a link" % where)
     if "/" in alias or ":" in alias:
         raise LinkError("%s: alias %r contains '/' or ':'; Docker rejects or rewrites it, use letters, digits, '_', '-', '.'" % (where, alias))
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", alias):
-        raise LinkError("%s: alias %r is not a valid name (want [A-Za-z0-9][A-Za-z0-9_.-]*)" % (where, alias))
+    if not re.match(r"^[A-Za-z0-9_.-]+$", alias):
+        raise LinkError("%s: alias %r would make broken variable names (use letters, digits, '_', '-', '.')" % (where, alias))
 
 
 def env_prefix(alias):

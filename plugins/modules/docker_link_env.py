@@ -38,7 +38,7 @@ options:
     description:
       - The links, as on the docker command line (V(MongoDB:db), or V(MongoDB) for an alias equal to the
         name) or as dicts with C(name) and C(alias) (the alias defaults to the name).
-      - Each source container must exist and run: Docker refuses a link to anything else.
+      - Each source container must exist and run; Docker refuses a link to anything else.
     type: list
     elements: raw
     required: true
@@ -337,14 +337,19 @@ def main():
         dest = params["dest"]
         before = read_file(dest)
         result["dest"] = dest
-        result["diff"] = dict(before=before or "", after=content, before_header=dest, after_header=dest)
+        diffs = [dict(before=before or "", after=content, before_header=dest, after_header=dest)]
         if before != content:
             result["changed"] = True
             if not module.check_mode:
                 write_file(module, dest, content)
-        file_args = module.load_file_common_arguments(params, path=dest)
-        if os.path.exists(dest) or not module.check_mode:
-            result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=result["diff"])
+        if os.path.exists(dest):
+            # Mode, owner and group as the file options ask (in check mode only predicted).
+            attributes = dict(before=dict(path=dest), after=dict(path=dest))
+            file_args = module.load_file_common_arguments(params, path=dest)
+            result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=attributes)
+            if attributes["before"] != attributes["after"]:
+                diffs.append(attributes)
+        result["diff"] = diffs
     module.exit_json(**result)
 
 
