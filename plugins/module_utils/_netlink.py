@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The collection's one way to the kernel's network configuration: pyroute2 netlink, no `ip` commands."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import traceback
+
+try:
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
+
+    HAS_PYROUTE2 = True
+    PYROUTE2_IMPORT_ERROR = None
+except ImportError:
+    HAS_PYROUTE2 = False
+    PYROUTE2_IMPORT_ERROR = traceback.format_exc()
+
+    class NetlinkError(Exception):  # pylint: disable=missing-class-docstring
+        pass
+
+
+class NetlinkFailure(Exception):
+    """A netlink request failed; the message names the object."""
+
+
+def require():
+    if not HAS_PYROUTE2:
+        raise NetlinkFailure("the Python library pyroute2 is required: pip install pyroute2")
+
+
+def local_addresses():
+    """Every IP address configured on this host's interfaces (in this network namespace)."""
+    require()
+    with IPRoute() as ipr:
+        found = set()
+        for msg in ipr.get_addr():
+            addr = msg.get_attr("IFA_ADDRESS") or msg.get_attr("IFA_LOCAL")
+            if addr:
+                found.add(str(ipaddress.ip_address(addr.split("%")[0])))
+        return found
+
+
+def link_exists(name):
+    return os.path.exists("/sys/class/net/%s" % name)
+
+
+def is_linux_bridge(name):
+    return os.path.isdir("/sys/class/net/%s/bridge" % name)
+
+
+def master_of(name):
+    """The name of the device name is enslaved to, or None."""
+    path = "/sys/class/net/%s/master" % name
+    return os.path.basename(os.readlink(path)) if os.path.islink(path) else None
+
+
+def set_master(name, master):
+    """Enslave name to master and bring name up."""
+    require()
+    try:
+        with IPRoute() as ipr:
+            index = ipr.link_lookup(ifname=name)
+            master_index = ipr.link_lookup(ifname=master)
+            if not index or not master_index:
+                raise NetlinkFailure("cannot attach %s to %s: %s does not exist" % (name, master, name if not index else master))
+            ipr.link("set", index=index[0], master=master_index[0])
+            ipr.link("set", index=index[0], state="up")
+    except NetlinkError as exc:
+        raise NetlinkFailure("cannot attach %s to %s: %s" % (name, master, exc)) from None
+
+
+def release(name):
+    """Take name out of its master bridge."""
+    require()
+    try:
+        with IPRoute() as ipr:
+            index = ipr.link_lookup(ifname=name)
+            if index:
+                ipr.link("set", index=index[0], master=0)
+    except NetlinkError as exc:
+        raise NetlinkFailure("cannot release %s from its bridge: %s" % (name, exc)) from None
+
+
+def is_up(name):
+    try:
+        with open("/sys/class/net/%s/flags" % name, encoding="ascii") as handle:
+            return bool(int(handle.read().strip(), 16) & 0x1)
+    except OSError:
+        return False
