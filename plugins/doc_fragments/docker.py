@@ -52,5 +52,5 @@ options:
     description: The host name expected in the daemon's certificate, when O(validate_certs=true).
     type: str
 requirements:
-  - docker (the Docker SDK for Python) >= 7.0.0
+  - docker (the Docker SDK for Python) >= 5.0.0
 """
