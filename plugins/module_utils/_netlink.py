@@ -92,3 +92,81 @@ def is_up(name):
             return bool(int(handle.read().strip(), 16) & 0x1)
     except OSError:
         return False
+
+
+def _index(ipr, name):
+    found = ipr.link_lookup(ifname=name)
+    if not found:
+        raise NetlinkFailure("interface %s does not exist" % name)
+    return found[0]
+
+
+def ipv4_addresses(name):
+    """The IPv4 addresses of an interface as 'a.b.c.d/len' strings (link-local ones left out)."""
+    require()
+    with IPRoute() as ipr:
+        index = ipr.link_lookup(ifname=name)
+        if not index:
+            return []
+        result = []
+        for msg in ipr.get_addr(family=2, index=index[0]):
+            addr = msg.get_attr("IFA_ADDRESS")
+            if addr and not addr.startswith("169.254."):
+                result.append("%s/%d" % (addr, msg["prefixlen"]))
+        return sorted(result)
+
+
+def default_gateways(name):
+    """The gateways of IPv4 default routes (main table) that leave through name."""
+    require()
+    with IPRoute() as ipr:
+        index = ipr.link_lookup(ifname=name)
+        if not index:
+            return []
+        return sorted(
+            msg.get_attr("RTA_GATEWAY") for msg in ipr.get_routes(family=2, table=254)
+            if msg["dst_len"] == 0 and msg.get_attr("RTA_OIF") == index[0] and msg.get_attr("RTA_GATEWAY")
+        )
+
+
+def move_ipv4(source, target, addresses, gateways):
+    """Give target the addresses (and default routes) source has, bring target up, then take them
+    off source; the order keeps the host reachable through target before source lets go."""
+    require()
+    try:
+        with IPRoute() as ipr:
+            src, dst = _index(ipr, source), _index(ipr, target)
+            ipr.link("set", index=dst, state="up")
+            for cidr in addresses:
+                addr, prefixlen = cidr.split("/")
+                ipr.addr("replace", index=dst, address=addr, prefixlen=int(prefixlen))
+            for cidr in addresses:
+                addr, prefixlen = cidr.split("/")
+                ipr.addr("del", index=src, address=addr, prefixlen=int(prefixlen))
+            for gateway in gateways:
+                ipr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=dst)
+    except NetlinkError as exc:
+        raise NetlinkFailure("cannot move the underlay addresses from %s to %s: %s" % (source, target, exc)) from None
+
+
+def arp_ignore(name):
+    """The effective arp_ignore of an interface (the kernel takes the larger of 'all' and the device's)."""
+    values = []
+    for scope in ("all", name):
+        try:
+            with open("/proc/sys/net/ipv4/conf/%s/arp_ignore" % scope, encoding="ascii") as handle:
+                values.append(int(handle.read().strip()))
+        except (OSError, ValueError):
+            values.append(0)
+    return max(values)
+
+
+def set_arp_ignore(name, value=1):
+    try:
+        with open("/proc/sys/net/ipv4/conf/%s/arp_ignore" % name, "w", encoding="ascii") as handle:
+            handle.write(str(value))
+    except OSError as exc:
+        raise NetlinkFailure(
+            "cannot set net.ipv4.conf.%s.arp_ignore=%d (%s); in a container set it at start"
+            " (docker run --sysctl net.ipv4.conf.all.arp_ignore=1)" % (name, value, exc.strerror)
+        ) from None

@@ -97,6 +97,20 @@ options:
     description: With O(state=absent), remove the bridge too.
     type: bool
     default: false
+  underlay_interface:
+    description:
+      - The NIC that carries the tunnels. With the userspace datapath (V(netdev)) tunnel packets are
+        routed only through an OVS C(netdev) bridge that owns the NIC, so the module makes
+        O(underlay_bridge) with this NIC as its port, moves the NIC's IPv4 addresses and default route
+        onto it, and makes sure the kernel does not answer ARP for them on the NIC (C(arp_ignore=1)).
+      - Ignored with the kernel datapath, which routes tunnels itself.
+      - Moving the address interrupts connections through the NIC for a moment; run it from a console
+        or over another interface when the NIC carries the Ansible connection.
+    type: str
+  underlay_bridge:
+    description: The OVS bridge that takes over O(underlay_interface).
+    type: str
+    default: br-phy
   ovsdb:
     description: The OVSDB server's address.
     type: str
@@ -131,6 +145,14 @@ EXAMPLES = r"""
     tunnel_type: vxlan
     key: 5001
     datapath_type: netdev
+
+- name: Userspace datapath (no kernel module) with the underlay on eth0
+  encompass.netlab.ovs_gre_tunnel:
+    bridge: br0
+    remote_ips: [10.99.0.12]
+    datapath_type: netdev
+    underlay_interface: eth0
+    attach_to: docker0
 
 - name: Remove every tunnel this module made on br0, and the bridge
   encompass.netlab.ovs_gre_tunnel:
@@ -186,13 +208,17 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.encompass.netlab.plugins.module_utils import _netlink as netlink
 from ansible_collections.encompass.netlab.plugins.module_utils import _ovsdb
 from ansible_collections.encompass.netlab.plugins.module_utils._ovs_tunnel import (
+    IFNAME,
     MANAGER,
     TunnelError,
     describe,
     plan,
+    plan_underlay,
     state_after,
     validate,
 )
+
+TUNNEL_OPS = ("add-bridge", "set-bridge", "set-mtu", "add-tunnel", "set-tunnel", "del-tunnel", "del-bridge")
 
 PEER_KEY = "encompass-netlab-peer"
 
@@ -233,7 +259,7 @@ def read_state(db, bridge_name, names):
 
 def apply_ovsdb(db, ops, bridge_name):
     """Apply the database operations in one transaction and wait for ovs-vswitchd."""
-    db_ops = [op for op in ops if op[0] != "attach"]
+    db_ops = [op for op in ops if op[0] in TUNNEL_OPS]
     if not db_ops:
         return
 
@@ -286,6 +312,59 @@ def apply_ovsdb(db, ops, bridge_name):
                 bridge.delete()
 
     db.transact(build)
+
+
+def read_underlay(db, nic, bridge):
+    row = db.find("Bridge", bridge)
+    return dict(
+        exists=row is not None,
+        datapath_type=(row.datapath_type or "system") if row is not None else None,
+        has_nic=row is not None and any(port.name == nic for port in row.ports),
+        nic_addresses=netlink.ipv4_addresses(nic),
+        bridge_addresses=netlink.ipv4_addresses(bridge),
+        gateways=netlink.default_gateways(nic),
+        arp_ignore=netlink.arp_ignore(nic),
+    )
+
+
+def apply_underlay(db, ops, timeout):
+    """Make the underlay bridge (OVSDB), then move the addresses onto it (netlink)."""
+    for kind, name, detail in ops:
+        if kind in ("add-underlay", "add-underlay-port"):
+            def build(txn, idl, kind=kind, name=name, detail=detail):
+                tables = idl.tables
+                nic_iface = txn.insert(tables["Interface"])
+                nic_iface.name = detail["nic"]
+                nic_port = txn.insert(tables["Port"])
+                nic_port.name = detail["nic"]
+                nic_port.interfaces = [nic_iface]
+                if kind == "add-underlay-port":
+                    db.find("Bridge", name).addvalue("ports", nic_port)
+                    return
+                internal = txn.insert(tables["Interface"])
+                internal.name = name
+                internal.type = "internal"
+                port = txn.insert(tables["Port"])
+                port.name = name
+                port.interfaces = [internal]
+                bridge = txn.insert(tables["Bridge"])
+                bridge.name = name
+                bridge.datapath_type = "netdev"
+                bridge.ports = [port, nic_port]
+                bridge.external_ids = {_ovsdb.MANAGED_BY: MANAGER}
+                db.root().addvalue("bridges", bridge)
+
+            db.transact(build)
+            missing = db.wait_ofports([name, detail["nic"]])
+            if missing:
+                raise _ovsdb.OvsdbError("the datapath (netdev) refused %s of underlay bridge %s" % (", ".join(missing), name))
+            deadline = time.monotonic() + timeout
+            while not netlink.link_exists(name) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        elif kind == "move-addresses":
+            netlink.move_ipv4(name, detail["to"], detail["addresses"], detail["gateways"])
+        elif kind == "arp-ignore":
+            netlink.set_arp_ignore(name)
 
 
 def refused(db, ops, bridge_name):
@@ -342,6 +421,8 @@ def main():
             datapath_type=dict(type="str", default="auto", choices=["auto", "system", "netdev"]),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             remove_bridge=dict(type="bool", default=False),
+            underlay_interface=dict(type="str"),
+            underlay_bridge=dict(type="str", default="br-phy"),
             ovsdb=dict(type="str", default=_ovsdb.DEFAULT_REMOTE),
             timeout=dict(type="int", default=10),
         ),
@@ -366,6 +447,14 @@ def main():
                 raise TunnelError("attach_to %s is not a Linux bridge (an OVS bridge or a plain interface?)" % attach_to)
             if not netlink.HAS_PYROUTE2:
                 module.fail_json(msg=missing_required_lib("pyroute2"), exception=netlink.PYROUTE2_IMPORT_ERROR)
+        nic = params["underlay_interface"]
+        if nic and params["state"] == "present" and datapath == "netdev":
+            if not netlink.HAS_PYROUTE2:
+                module.fail_json(msg=missing_required_lib("pyroute2"), exception=netlink.PYROUTE2_IMPORT_ERROR)
+            if not IFNAME.match(params["underlay_bridge"]) or params["underlay_bridge"] == bridge_name:
+                raise TunnelError("underlay_bridge %r must be a valid interface name other than the bridge" % params["underlay_bridge"])
+            if not netlink.link_exists(nic):
+                raise TunnelError("underlay_interface %s: no such interface" % nic)
     except TunnelError as exc:
         module.fail_json(msg="bridge %s: %s" % (bridge_name, exc))
 
@@ -382,6 +471,9 @@ def main():
         before_bridge, current_tunnels = read_state(db, bridge_name, set(tunnels))
         current = dict(bridge=before_bridge, tunnels=current_tunnels)
         ops = plan(current, desired, params)
+        if params["underlay_interface"] and params["state"] == "present" and datapath == "netdev":
+            ops = plan_underlay(read_underlay(db, params["underlay_interface"], params["underlay_bridge"]),
+                                params["underlay_interface"], params["underlay_bridge"]) + ops
     except TunnelError as exc:
         db.close()
         module.fail_json(msg="bridge %s: %s" % (bridge_name, exc))
@@ -396,6 +488,7 @@ def main():
 
     if ops and not module.check_mode:
         try:
+            apply_underlay(db, [op for op in ops if op[0] not in TUNNEL_OPS and op[0] != "attach"], params["timeout"])
             apply_ovsdb(db, ops, bridge_name)
             bad = refused(db, ops, bridge_name)
             if bad:

@@ -67,15 +67,6 @@ class Lab:
             subprocess.run(["docker", "exec", "-i", host, "docker", "load", "-q"], input=saved.stdout,
                            capture_output=True, check=True)
 
-    def underlay_on_ovs(self, host):
-        """Userspace tunnels need the underlay address on an OVS netdev bridge that owns the NIC."""
-        address = self.hosts[host]
-        prefixlen = self.subnet.split("/")[1]
-        self.exec(host, "sh", "-ec", (
-            "ovs-vsctl --may-exist add-br br-phy -- set bridge br-phy datapath_type=netdev"
-            " -- --may-exist add-port br-phy eth0;"
-            "ip addr flush dev eth0; ip addr replace %s/%s dev br-phy; ip link set br-phy up" % (address, prefixlen)))
-
     def run_container(self, host, name, image=BASE_IMAGE):
         self.exec(host, "docker", "rm", "-f", name, check=False)
         self.exec(host, "docker", "run", "-d", "--name", name, image, "sleep", "3600")

@@ -29,6 +29,9 @@ TUNNELS = """
         tunnel_type: "{{ tunnel_type }}"
         attach_to: docker0
         mtu: %d
+        datapath_type: netdev
+        # The userspace datapath routes tunnels only through an OVS bridge that owns the NIC.
+        underlay_interface: eth0
 """ % MTU
 
 
@@ -45,8 +48,6 @@ def fixture_lab(tmp_path_factory):
         inventory = lab.inventory(tmp / "inventory.json", host_vars)
         converge = run_playbook("host.yml", "-i", str(inventory))
         assert converge.rc == 0, converge.stdout[-3000:]
-        for host in lab.hosts:
-            lab.underlay_on_ovs(host)
         lab.load_image()
         playbook = tmp / "tunnels.yml"
         playbook.write_text(TUNNELS)
@@ -58,14 +59,23 @@ def fixture_lab(tmp_path_factory):
         lab.down()
 
 
-def wire(lab, tunnel_type):
-    return run_playbook(str(lab.playbook), "-i", str(lab.inventory_path), extra_vars={"tunnel_type": tunnel_type})
+def wire(lab, tunnel_type, check=False):
+    return run_playbook(str(lab.playbook), "-i", str(lab.inventory_path), check=check, extra_vars={"tunnel_type": tunnel_type})
+
+
+def changes(result):
+    return {host: out.get("changes") for task in result.tasks for host, out in task["hosts"].items()}
 
 
 @pytest.mark.parametrize("tunnel_type", ["gre", "vxlan"])
 def test_container_to_container_across_the_tunnel(lab, tunnel_type):
+    predicted = wire(lab, tunnel_type, check=True)
     first = wire(lab, tunnel_type)
     assert first.rc == 0, first.stdout[-3000:]
+    assert changes(first) == changes(predicted) and all(changes(first).values())
+    for host, address in lab.hosts.items():
+        assert lab.exec(host, "ip", "-4", "-o", "addr", "show", "dev", "eth0").stdout.strip() == ""
+        assert "inet %s/24" % address in lab.exec(host, "ip", "-4", "-o", "addr", "show", "dev", "br-phy").stdout
     again = wire(lab, tunnel_type)
     assert again.rc == 0 and again.changed == 0, again.changed_tasks()
 

@@ -182,3 +182,34 @@ def test_state_after_and_describe():
 def test_normalise_options():
     assert normalise_options({"remote_ip": "2001:DB8::2", "key": "007", "csum": True}) == {
         "remote_ip": "2001:db8::2", "key": "7", "csum": "True"}
+
+
+def underlay(**overrides):
+    base = dict(exists=False, datapath_type=None, has_nic=False, nic_addresses=["10.99.0.11/24"],
+                bridge_addresses=[], gateways=["10.99.0.1"], arp_ignore=0)
+    base.update(overrides)
+    return base
+
+
+def test_underlay_fresh_host():
+    from ansible_collections.encompass.netlab.plugins.module_utils._ovs_tunnel import plan_underlay
+    ops = plan_underlay(underlay(), "eth0", "br-phy")
+    assert [op[0] for op in ops] == ["add-underlay", "move-addresses", "arp-ignore"]
+    assert ops[1][2] == {"to": "br-phy", "addresses": ["10.99.0.11/24"], "gateways": ["10.99.0.1"]}
+    assert describe(ops[1]) == "move 10.99.0.11/24 default via 10.99.0.1 from eth0 to br-phy"
+
+
+def test_underlay_converged_and_partial():
+    from ansible_collections.encompass.netlab.plugins.module_utils._ovs_tunnel import plan_underlay
+    done = underlay(exists=True, datapath_type="netdev", has_nic=True, nic_addresses=[], bridge_addresses=["10.99.0.11/24"], arp_ignore=1)
+    assert plan_underlay(done, "eth0", "br-phy") == []
+    nic_out = dict(done, has_nic=False)
+    assert [op[0] for op in plan_underlay(nic_out, "eth0", "br-phy")] == ["add-underlay-port"]
+
+
+def test_underlay_errors():
+    from ansible_collections.encompass.netlab.plugins.module_utils._ovs_tunnel import plan_underlay
+    with pytest.raises(TunnelError, match="datapath_type=system; it must be netdev"):
+        plan_underlay(underlay(exists=True, datapath_type="system", has_nic=True), "eth0", "br-phy")
+    with pytest.raises(TunnelError, match="has no IPv4 address"):
+        plan_underlay(underlay(nic_addresses=[], bridge_addresses=[]), "eth0", "br-phy")
