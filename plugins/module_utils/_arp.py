@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""ARP from inside a network namespace: duplicate-address probes (RFC 5227) and gratuitous ARP.
+
+Each job runs in a forked child that enters the namespace, so many namespaces are served at once
+and the module's own process never changes namespace."""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import json
+import os
+import select
+import socket
+import struct
+import time
+
+CLONE_NEWNET = 0x40000000
+ETH_P_ARP = 0x0806
+BROADCAST = b"\xff" * 6
+SIOCGIFFLAGS = 0x8913
+SIOCGIFHWADDR = 0x8927
+IFF_RUNNING = 0x40
+
+
+def _mac_bytes(mac):
+    return bytes(int(part, 16) for part in mac.split(":"))
+
+
+def _arp_frame(src_mac, sender_ip, target_ip, op=1):
+    eth = BROADCAST + src_mac + struct.pack("!H", ETH_P_ARP)
+    arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + src_mac + sender_ip + b"\x00" * 6 + target_ip
+    return eth + arp
+
+
+def _enter(netns_path):
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(netns_path, os.O_RDONLY)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns %s" % netns_path)
+    os.close(fd)
+
+
+def _wait_running(sock, ifname, seconds=2.0):
+    """A new veth carries frames only once both ends are up: wait for IFF_RUNNING."""
+    deadline = time.monotonic() + seconds
+    request = struct.pack("16sH", ifname.encode()[:15], 0)
+    while time.monotonic() < deadline:
+        flags = struct.unpack("16sH", fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, request)[:18])[1]
+        if flags & IFF_RUNNING:
+            return
+        time.sleep(0.01)
+
+
+def _hwaddr(sock, ifname):
+    """The interface's MAC address as it is now (not as it will be)."""
+    ifreq = fcntl.ioctl(sock.fileno(), SIOCGIFHWADDR, struct.pack("16s16s", ifname.encode()[:15], b""))
+    return ifreq[18:24]
+
+
+def _child(job, write_fd):
+    """Runs in the forked child: probe or announce, write one JSON line, exit."""
+    result = {"conflict": None, "error": None}
+    try:
+        _enter(job["netns"])
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
+        sock.bind((job["ifname"], ETH_P_ARP))
+        # Probes go out from the interface's current MAC: its final one derives from the address, so a
+        # holder of the same address has it too, and the bridge would send the answer back to the holder.
+        src = _hwaddr(sock, job["ifname"]) if job["kind"] == "probe" else _mac_bytes(job["mac"])
+        ip = socket.inet_aton(job["ip"])
+        _wait_running(sock, job["ifname"])
+        if job["kind"] == "probe":
+            probe = _arp_frame(src, b"\x00" * 4, ip)
+            deadline = time.monotonic() + job["wait"]
+            next_probe, sent = time.monotonic(), 0
+            while time.monotonic() < deadline and result["conflict"] is None:
+                if sent < job["probes"] and time.monotonic() >= next_probe:
+                    sock.send(probe)
+                    sent += 1
+                    next_probe += job["wait"] / (job["probes"] + 1)
+                ready, dummy_w, dummy_x = select.select([sock], [], [], min(0.02, max(0.0, deadline - time.monotonic())))
+                if ready:
+                    frame = sock.recv(128)
+                    if len(frame) >= 42:
+                        sender_mac, sender_ip = frame[22:28], frame[28:32]
+                        target_ip = frame[38:42]
+                        # Someone else uses the address, or probes for it at the same time.
+                        if sender_mac != src and (sender_ip == ip or (sender_ip == b"\x00" * 4 and target_ip == ip)):
+                            result["conflict"] = ":".join("%02x" % b for b in sender_mac)
+        else:
+            for dummy in range(job.get("count", 1)):
+                sock.send(_arp_frame(src, ip, ip))
+        sock.close()
+    except OSError as exc:
+        result["error"] = "%s" % exc
+    os.write(write_fd, json.dumps(result).encode() + b"\n")
+    os._exit(0)  # pylint: disable=protected-access
+
+
+def run_jobs(jobs):
+    """Run ARP jobs ({kind: probe|announce, netns, ifname, mac, ip, wait, probes}) in parallel;
+    return their results in order."""
+    children = []
+    for job in jobs:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            _child(job, write_fd)
+        os.close(write_fd)
+        children.append((pid, read_fd))
+    results = []
+    for pid, read_fd in children:
+        chunks = []
+        while True:
+            chunk = os.read(read_fd, 4096)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+        try:
+            results.append(json.loads(b"".join(chunks) or b"{}"))
+        except ValueError:
+            results.append({"conflict": None, "error": "the ARP helper gave no answer"})
+    return results

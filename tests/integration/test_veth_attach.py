@@ -1,0 +1,213 @@
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""veth_attach on real containers, real namespaces, a real Linux bridge and a real OVS bridge;
+state read back with `ip -j` inside the namespace, and real pings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+
+import pytest
+
+MODULE = "encompass.netlab.veth_attach"
+BASE = "encompass/netlab-base:bookworm"
+TAG = uuid.uuid4().hex[:6]
+LBR = "brvt" + TAG[:4]
+OBR = "bovt" + TAG[:4]
+
+
+def sh(*argv, check=True):
+    return subprocess.run(argv, capture_output=True, text=True, check=check)
+
+
+def name(suffix):
+    return "netlab-vt-%s-%s" % (TAG, suffix)
+
+
+def start(suffix):
+    sh("docker", "rm", "-f", name(suffix), check=False)
+    sh("docker", "run", "-d", "--name", name(suffix), BASE, "sleep", "3600")
+    return name(suffix)
+
+
+def ip_in(container, *argv):
+    out = sh("docker", "exec", container, "ip", "-j", *argv).stdout
+    return json.loads(out) if out.strip() else []
+
+
+def eth1(container, ifname="eth1"):
+    links = [l for l in ip_in(container, "addr", "show") if l["ifname"] == ifname]
+    if not links:
+        return None
+    link = links[0]
+    return dict(mac=link["address"], mtu=link["mtu"], up="UP" in link["flags"],
+                addresses=sorted("%s/%d" % (a["local"], a["prefixlen"]) for a in link["addr_info"] if a.get("scope") != "link"))
+
+
+def ping(container, address, count=2):
+    return sh("docker", "exec", container, "ping", "-c", str(count), "-W", "1", address, check=False).returncode == 0
+
+
+def host_links(prefix="ve"):
+    return sorted(l["ifname"] for l in json.loads(sh("ip", "-j", "link", "show").stdout) if l["ifname"].startswith(prefix))
+
+
+def ovs_ports(bridge):
+    return sorted(sh("ovs-vsctl", "list-ports", bridge).stdout.split())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def lab():
+    assert sh("docker", "image", "inspect", BASE, check=False).returncode == 0, "build the base image first (make images)"
+    sh("ovs-vsctl", "--may-exist", "add-br", OBR, "--", "set", "bridge", OBR, "datapath_type=netdev")
+    sh("ip", "link", "set", OBR, "up")
+    yield
+    ids = sh("docker", "ps", "-aq", "--filter", "name=netlab-vt-" + TAG).stdout.split()
+    if ids:
+        sh("docker", "rm", "-f", *ids)
+    sh("ovs-vsctl", "--if-exists", "del-br", OBR)
+    sh("ip", "link", "del", LBR, check=False)
+    sh("ip", "netns", "del", "vt" + TAG, check=False)
+    subprocess.run(["iptables", "-D", "FORWARD", "-i", LBR, "-o", LBR, "-j", "ACCEPT"], capture_output=True, check=False)
+
+
+def test_linux_bridge_check_apply_idempotent_and_ping(module):
+    a, b = start("a"), start("b")
+    args = {"bridge": LBR, "create_bridge": True, "attachments": [
+        {"container": a, "address": "192.168.77.10/24"},
+        {"container": b, "address": "192.168.77.11/24", "gateway": "192.168.77.1", "routes": ["10.77.0.0/16"]},
+    ]}
+    predicted = module(MODULE, args, check=True, diff=True)
+    assert predicted["changed"] is True and eth1(a) is None and eth1(b) is None
+    assert not sh("ip", "link", "show", LBR, check=False).returncode == 0, "check mode made the bridge"
+
+    applied = module(MODULE, args, diff=True)
+    assert applied["changed"] is True, applied.get("msg")
+    assert [i["changes"] for i in applied["interfaces"]] == [i["changes"] for i in predicted["interfaces"]]
+    assert applied["diff"] == predicted["diff"]
+    state_a = eth1(a)
+    assert state_a == dict(mac="0a:6e:c0:a8:4d:0a", mtu=1500, up=True, addresses=["192.168.77.10/24"])
+    routes = ip_in(b, "route", "show")
+    assert {"dst": "default", "gateway": "192.168.77.1"}.items() <= [r for r in routes if r["dst"] == "default"][0].items()
+    assert [r for r in routes if r["dst"] == "10.77.0.0/16"]
+    host_a = applied["interfaces"][0]["host_ifname"]
+    assert sh("cat", "/sys/class/net/%s/master/uevent" % host_a).stdout.find("INTERFACE=%s" % LBR) >= 0
+
+    assert module(MODULE, args, check=True)["changed"] is False
+    again = module(MODULE, args)
+    assert again["changed"] is False and all(i["changes"] == [] for i in again["interfaces"])
+
+    # Frames between the two cross a bridge Docker does not manage: the FORWARD rule lets them.
+    assert ping(a, "192.168.77.11")
+
+
+def test_readdress_mtu_mac_in_place(module):
+    a = start("re")
+    base = {"container": a, "bridge": LBR, "create_bridge": True, "address": "192.168.77.20/24"}
+    module(MODULE, base)
+    host_before = sh("cat", "/sys/class/net/%s/ifindex" % module(MODULE, base)["interface"]["host_ifname"]).stdout
+    changed = module(MODULE, dict(base, address="192.168.77.21/24", mtu=1400, mac="0a:00:00:00:77:21"))
+    assert changed["changed"] is True
+    assert eth1(a) == dict(mac="0a:00:00:00:77:21", mtu=1400, up=True, addresses=["192.168.77.21/24"])
+    assert sh("cat", "/sys/class/net/%s/ifindex" % changed["interface"]["host_ifname"]).stdout == host_before, "pair recreated"
+
+
+def test_restart_is_repaired_by_the_next_run(module):
+    a = start("rs")
+    args = {"container": a, "bridge": LBR, "create_bridge": True, "address": "192.168.77.30/24"}
+    first = module(MODULE, args)
+    sh("docker", "restart", "-t", "0", a)
+    assert eth1(a) is None
+    repaired = module(MODULE, args)
+    assert repaired["changed"] is True and repaired["interface"]["host_ifname"] == first["interface"]["host_ifname"]
+    assert eth1(a)["addresses"] == ["192.168.77.30/24"]
+    assert module(MODULE, args)["changed"] is False
+
+
+def test_ovs_bridge_vlan_isolation_and_absent(module):
+    a, b = start("oa"), start("ob")
+    args = {"bridge": OBR, "attachments": [
+        {"container": a, "address": "192.168.78.10/24", "vlan": 10},
+        {"container": b, "address": "192.168.78.11/24", "vlan": 10},
+    ]}
+    applied = module(MODULE, args)
+    assert applied["changed"] is True, applied.get("msg")
+    hosts = sorted(i["host_ifname"] for i in applied["interfaces"])
+    assert ovs_ports(OBR) == hosts
+    assert sh("ovs-vsctl", "get", "Port", hosts[0], "tag").stdout.strip() == "10"
+    assert ping(a, "192.168.78.11", count=3)
+    assert module(MODULE, args)["changed"] is False
+
+    # Another VLAN for b: the same port, retagged, and the two no longer reach each other.
+    args["attachments"][1]["vlan"] = 20
+    retag = module(MODULE, args)
+    assert retag["interfaces"][1]["changes"] == ["set %s vlan tag 20" % retag["interfaces"][1]["host_ifname"]]
+    assert not ping(a, "192.168.78.11")
+
+    # Restart keeps the OVS port row; the next run brings the interface back.
+    sh("docker", "restart", "-t", "0", b)
+    assert module(MODULE, args)["changed"] is True and eth1(b)["addresses"] == ["192.168.78.11/24"]
+
+    gone = module(MODULE, {"bridge": OBR, "state": "absent", "attachments": [{"container": a}, {"container": b}]})
+    assert gone["changed"] is True
+    assert ovs_ports(OBR) == [] and eth1(a) is None and eth1(b) is None
+    assert not set(hosts) & set(host_links())
+
+
+def test_absent_after_container_stopped_cleans_the_ovs_port(module):
+    a = start("stop")
+    args = {"container": a, "bridge": OBR, "address": "192.168.78.40/24"}
+    host = module(MODULE, args)["interface"]["host_ifname"]
+    sh("docker", "stop", "-t", "0", a)
+    assert host in ovs_ports(OBR)  # what pipework leaks
+    assert module(MODULE, dict(args, state="absent"))["changed"] is True
+    assert host not in ovs_ports(OBR)
+
+
+def test_netns_and_pid_targets(module):
+    ns = "vt" + TAG
+    sh("ip", "netns", "add", ns)
+    result = module(MODULE, {"netns": ns, "bridge": LBR, "create_bridge": True, "address": "192.168.77.50/24", "ifname": "net0"})
+    assert result["changed"] is True
+    out = json.loads(sh("ip", "-n", ns, "-j", "addr", "show", "net0").stdout)
+    assert out[0]["addr_info"][0]["local"] == "192.168.77.50"
+    c = start("pid")
+    pid = int(sh("docker", "inspect", "-f", "{{.State.Pid}}", c).stdout)
+    result = module(MODULE, {"pid": pid, "bridge": LBR, "create_bridge": True, "address": "192.168.77.51/24"})
+    assert result["changed"] is True and eth1(c)["addresses"] == ["192.168.77.51/24"]
+
+
+@pytest.mark.parametrize(
+    "case, args, message",
+    [
+        ("no-container", {"container": "netlab-vt-none"}, "container netlab-vt-none: no such container"),
+        ("stopped", {"container": "{stopped}"}, "is not running; start it first"),
+        ("dead-pid", {"pid": 4194303}, "pid 4194303: no such process"),
+        ("missing-netns", {"netns": "/var/run/netns/netlab-none"}, "no such network namespace"),
+        ("missing-bridge", {"container": "{running}", "bridge": "nobr0"}, "bridge nobr0 does not exist"),
+        ("vlan-on-linux", {"container": "{running}", "vlan": 5}, "vlan 5 needs an Open vSwitch bridge"),
+        ("bad-cidr", {"container": "{running}", "address": "192.168.77.300/24"}, "is not an address in CIDR form"),
+        ("gateway-outside", {"container": "{running}", "gateway": "10.0.0.1"}, "gateway 10.0.0.1 is outside the subnet"),
+        ("long-ifname", {"container": "{running}", "ifname": "eth1234567890123"}, "is not a valid interface name"),
+        ("eth0-taken", {"container": "{running}", "ifname": "eth0"}, "eth0 already exists in the target and was not made by this module"),
+        ("duplicate", {"container": "{running}", "address": "192.168.77.90/24"}, "address 192.168.77.90/24 is already used on the segment"),
+    ],
+)
+def test_bad_input_fails_clearly_and_leaves_nothing(module, case, args, message):
+    holder = start("holder")
+    module(MODULE, {"container": holder, "bridge": LBR, "create_bridge": True, "address": "192.168.77.90/24"})
+    running = start("bad-" + case)
+    stopped = start("stopped")
+    sh("docker", "stop", "-t", "0", stopped)
+    args = {k: (v.format(running=running, stopped=stopped) if isinstance(v, str) else v) for k, v in args.items()}
+    full = dict({"bridge": LBR, "address": "192.168.77.91/24"}, **args)
+    before = host_links()
+    result = module(MODULE, full)
+    assert result.get("failed") is True, result
+    assert message in result["msg"], result["msg"]
+    assert "Traceback" not in json.dumps(result)
+    assert host_links() == before
+    assert eth1(running) is None or case == "eth0-taken"
