@@ -211,3 +211,22 @@ def test_bad_input_fails_clearly_and_leaves_nothing(module, case, args, message)
     assert "Traceback" not in json.dumps(result)
     assert host_links() == before
     assert eth1(running) is None or case == "eth0-taken"
+
+
+def test_macvlan_in_bridge_mode(module):
+    sh("ip", "link", "add", LBR + "m", "type", "bridge", check=False)
+    sh("ip", "link", "set", LBR + "m", "up")
+    try:
+        a, b = start("ma"), start("mb")
+        args = {"link_type": "macvlan", "parent": LBR + "m", "attachments": [
+            {"container": a, "address": "192.168.80.10/24"}, {"container": b, "address": "192.168.80.11/24"}]}
+        applied = module(MODULE, args)
+        assert applied["changed"] is True, applied.get("msg")
+        assert eth1(a)["addresses"] == ["192.168.80.10/24"]
+        assert ping(a, "192.168.80.11")
+        assert module(MODULE, args)["changed"] is False
+        gone = module(MODULE, {"link_type": "macvlan", "parent": LBR + "m", "state": "absent",
+                               "attachments": [{"container": a}, {"container": b}]})
+        assert gone["changed"] is True and eth1(a) is None
+    finally:
+        sh("ip", "link", "del", LBR + "m", check=False)
