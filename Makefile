@@ -11,7 +11,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/playbooks/ansible.cfg
 export PY_COLORS := 0
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help venv link demo test lint sanity unit integration molecule images build clean
+.PHONY: help venv link demo test lint sanity unit integration molecule images bench build clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ integration: venv ## Integration tests on this machine's real daemons
 
 molecule: venv ## Every Molecule scenario (Docker-in-Docker hosts)
 	$(BIN)/python tests/gates.py molecule
+
+bench: venv images ## Benchmarks that print figures (veth_attach against pipework and docker network connect)
+	$(BIN)/python bench/veth_attach.py 50
 
 build: venv ## Build the collection tarball into build/
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
