@@ -29,8 +29,10 @@ $(LINK):
 	mkdir -p $(dir $(LINK))
 	ln -sfn ../../.. $(LINK)
 
-demo: venv ## The main job: prepare this machine as a Docker host and show its daemons
-	cd playbooks && $(BIN)/ansible-playbook demo.yml
+NET_MODE ?= pipework
+
+demo: venv ## The main job: this machine as a Docker host, the seed's stack wired (NET_MODE=pipework|link|portmap)
+	cd playbooks && $(BIN)/ansible-playbook demo.yml -e net_mode=$(NET_MODE)
 
 images: venv ## Build the offline base image and the Docker-in-Docker host image (skipped when current)
 	cd playbooks && $(BIN)/ansible-playbook lab_images.yml
