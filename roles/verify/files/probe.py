@@ -12,7 +12,7 @@ for name, default_port in DEFAULTS.items():
     if not match:
         rows.append({"name": name, "endpoint": "(missing)", "reachable": False})
         continue
-    host, _, port = match.group(1).rpartition(":") if ":" in match.group(1) else (match.group(1), "", str(default_port))
+    host, dummy_sep, port = match.group(1).rpartition(":") if ":" in match.group(1) else (match.group(1), "", str(default_port))
     reachable = False
     for dummy in range(3):  # the first packet to a fresh neighbour can be lost
         try:
