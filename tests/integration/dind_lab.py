@@ -15,7 +15,7 @@ HOST_IMAGE = "encompass/netlab-host:bookworm"
 BASE_IMAGE = "encompass/netlab-base:bookworm"
 # The capability set that works where --privileged fails (docs/lab.md).
 HOST_OPTIONS = [
-    "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--cap-add", "IPC_LOCK",
+    "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--cap-add", "IPC_LOCK", "--cap-add", "SYS_PTRACE",
     "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
     "--device", "/dev/net/tun", "--cgroupns=private", "-v", "/var/lib/docker",
     # The kernel must not answer ARP for the underlay address on eth0 once br-phy owns it.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,23 @@ def test_base_image_is_debian_with_this_machines_apt_sources():
     for source in sorted(Path("/etc/apt/sources.list.d").glob("*.sources")):
         assert run_in(BASE, "cat", str(source)) == source.read_text()
     assert "ping" in run_in(BASE, "sh", "-c", "command -v ping ip")
+
+
+def test_host_image_starts_with_its_entry_point():
+    name = "netlab-it-hostimage"
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+    try:
+        subprocess.run(["docker", "run", "-d", "--name", name, "--cap-add", "SYS_ADMIN", HOST], capture_output=True, check=True)
+        state = inspect_container(name)
+        assert state["Running"], state
+    finally:
+        subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True, check=False)
+
+
+def inspect_container(name):
+    time.sleep(1)  # an entry point that cannot run exits at once
+    out = subprocess.run(["docker", "inspect", "-f", "{{json .State}}", name], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
 
 
 def test_host_image_carries_the_daemons_and_the_init():
