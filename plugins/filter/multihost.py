@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Address and MTU planning for one L2 segment across Docker hosts (pure logic)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible.errors import AnsibleFilterError
+
+# Bytes a tunnel adds to every frame it carries (outer IPv4 + tunnel header + inner Ethernet).
+OVERHEAD = {"gre": 38, "vxlan": 50, "geneve": 50}
+GRE_KEY = 4
+
+
+def tunnel_mtu(underlay_mtu, tunnel_type="gre", key=None):
+    """The largest inner MTU a tunnel of this type carries over an underlay of underlay_mtu."""
+    if tunnel_type not in OVERHEAD:
+        raise AnsibleFilterError("tunnel_mtu: unknown tunnel type %r (want gre, vxlan or geneve)" % (tunnel_type,))
+    try:
+        underlay_mtu = int(underlay_mtu)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("tunnel_mtu: underlay MTU %r is not a number" % (underlay_mtu,)) from None
+    mtu = underlay_mtu - OVERHEAD[tunnel_type] - (GRE_KEY if tunnel_type == "gre" and key is not None else 0)
+    if mtu < 576:
+        raise AnsibleFilterError("tunnel_mtu: an underlay MTU of %d leaves %d for containers; raise it" % (underlay_mtu, mtu))
+    return mtu
+
+
+def multihost_plan(hosts, supernet="172.18.0.0/16", host_prefix=24):
+    """Per host: docker0's address and the container range, from a stable index, with no overlaps.
+
+    hosts: {name: index} (index >= 1, stable: adding a host never renumbers the others).
+    Host i gets docker0 = supernet's address i (all on one shared subnet, so every container sees
+    every other directly) and containers from the i-th /host_prefix subnet; subnet 0 holds the docker0
+    addresses, so container ranges never contain one.
+    """
+    try:
+        net = ipaddress.ip_network(str(supernet), strict=True)
+    except ValueError:
+        raise AnsibleFilterError("multihost_plan: supernet %r is not a network in CIDR form (e.g. 172.18.0.0/16)" % (supernet,)) from None
+    if net.version != 4:
+        raise AnsibleFilterError("multihost_plan: supernet %s must be IPv4 (docker0's bip)" % net)
+    host_prefix = int(host_prefix)
+    if not net.prefixlen < host_prefix <= 30:
+        raise AnsibleFilterError("multihost_plan: host_prefix %d must be longer than the supernet's /%d and at most 30"
+                                 % (host_prefix, net.prefixlen))
+    if not isinstance(hosts, dict) or not hosts:
+        raise AnsibleFilterError("multihost_plan: want a non-empty dict of host name to index")
+    slots = 2 ** (host_prefix - net.prefixlen) - 1  # subnet 0 is docker0's
+    first_subnet_size = 2 ** (32 - host_prefix)
+    seen = {}
+    plan = {}
+    for name, index in sorted(hosts.items(), key=lambda kv: str(kv[0])):
+        try:
+            index = int(index)
+        except (TypeError, ValueError):
+            raise AnsibleFilterError("multihost_plan: host %s has index %r, not a number" % (name, index)) from None
+        if not 1 <= index <= min(slots, first_subnet_size - 2):
+            raise AnsibleFilterError("multihost_plan: host %s has index %d, out of range 1 to %d for %s with /%d per host"
+                                     % (name, index, min(slots, first_subnet_size - 2), net, host_prefix))
+        if index in seen:
+            raise AnsibleFilterError("multihost_plan: hosts %s and %s both have index %d; give each host its own"
+                                     % (seen[index], name, index))
+        seen[index] = name
+        subnet = ipaddress.ip_network((int(net.network_address) + index * first_subnet_size, host_prefix))
+        plan[name] = {
+            "index": index,
+            "bip": "%s/%d" % (net.network_address + index, net.prefixlen),
+            "fixed_cidr": str(subnet),
+        }
+    if len(hosts) > slots:
+        raise AnsibleFilterError("multihost_plan: %s has room for %d hosts with /%d each, not %d" % (net, slots, host_prefix, len(hosts)))
+    return plan
+
+
+class FilterModule:
+    def filters(self):
+        return {"multihost_plan": multihost_plan, "tunnel_mtu": tunnel_mtu}

@@ -1,0 +1,73 @@
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.encompass.netlab.plugins.filter.multihost import multihost_plan, tunnel_mtu
+
+
+def test_two_hosts():
+    assert multihost_plan({"a": 1, "b": 2}) == {
+        "a": {"index": 1, "bip": "172.18.0.1/16", "fixed_cidr": "172.18.1.0/24"},
+        "b": {"index": 2, "bip": "172.18.0.2/16", "fixed_cidr": "172.18.2.0/24"},
+    }
+
+
+def test_adding_a_host_renumbers_nobody():
+    before = multihost_plan({"a": 1, "b": 2})
+    after = multihost_plan({"a": 1, "b": 2, "c": 3})
+    assert {k: after[k] for k in before} == before
+
+
+@pytest.mark.parametrize("supernet, prefix, count", [("172.18.0.0/16", 24, 40), ("10.0.0.0/8", 16, 30), ("192.168.0.0/20", 24, 15)])
+def test_no_collisions_by_construction(supernet, prefix, count):
+    plan = multihost_plan({"h%d" % i: i for i in range(1, count + 1)}, supernet, prefix)
+    net = ipaddress.ip_network(supernet)
+    ranges = [ipaddress.ip_network(p["fixed_cidr"]) for p in plan.values()]
+    bips = [ipaddress.ip_interface(p["bip"]) for p in plan.values()]
+    assert all(r.subnet_of(net) for r in ranges)
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(ranges, 2))
+    assert len({b.ip for b in bips}) == count and all(b.network == net for b in bips)
+    assert not any(b.ip in r for b in bips for r in ranges)
+
+
+@pytest.mark.parametrize(
+    "hosts, supernet, prefix, message",
+    [
+        ({"a": 1, "b": 1}, "172.18.0.0/16", 24, "hosts a and b both have index 1"),
+        ({"a": 0}, "172.18.0.0/16", 24, "index 0, out of range 1 to 254"),
+        ({"a": 256}, "172.18.0.0/16", 24, "out of range"),
+        ({"a": "x"}, "172.18.0.0/16", 24, "not a number"),
+        ({"h%d" % i: i for i in range(1, 5)}, "172.18.0.0/23", 24, "out of range 1 to 1"),
+        ({"a": 1}, "172.18.0.1/16", 24, "not a network in CIDR form"),
+        ({"a": 1}, "2001:db8::/64", 96, "must be IPv4"),
+        ({"a": 1}, "172.18.0.0/24", 24, "host_prefix 24 must be longer"),
+        ({}, "172.18.0.0/16", 24, "non-empty dict"),
+    ],
+)
+def test_bad_plans(hosts, supernet, prefix, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        multihost_plan(hosts, supernet, prefix)
+
+
+@pytest.mark.parametrize("underlay, kind, key, mtu", [(1500, "gre", None, 1462), (1500, "gre", 7, 1458), (1500, "vxlan", None, 1450),
+                                                      (1600, "vxlan", 5, 1550), (1500, "geneve", None, 1450)])
+def test_tunnel_mtu(underlay, kind, key, mtu):
+    assert tunnel_mtu(underlay, kind, key) == mtu
+
+
+def test_tunnel_mtu_errors():
+    with pytest.raises(AnsibleFilterError, match="unknown tunnel type"):
+        tunnel_mtu(1500, "ipip")
+    with pytest.raises(AnsibleFilterError, match="raise it"):
+        tunnel_mtu(600, "vxlan")
+    with pytest.raises(AnsibleFilterError, match="not a number"):
+        tunnel_mtu("big")
