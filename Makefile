@@ -16,11 +16,17 @@ export ANSIBLE_FORCE_COLOR := 0
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-venv: $(VENV)/.installed link ## Make the pinned tool environment in .venv
+venv: $(VENV)/.installed .venv-sanity/.installed link ## Make the pinned tool environments (.venv; .venv-sanity for ansible-test)
 
 $(VENV)/.installed: requirements/dev.txt requirements/constraints.txt
 	python3 -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
+	touch $@
+
+# ansible-test sanity's own pinned requirements, apart from .venv's pins.
+.venv-sanity/.installed: requirements/sanity.txt
+	python3 -m venv .venv-sanity
+	.venv-sanity/bin/python -m pip install -q --disable-pip-version-check -r requirements/sanity.txt
 	touch $@
 
 link: $(LINK) ## Make the source tree resolvable as encompass.netlab
@@ -62,5 +68,5 @@ bench: venv images ## Benchmarks that print figures (veth_attach against pipewor
 build: venv ## Build the collection tarball into build/
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
 
-clean: ## Remove build output (keeps .venv)
+clean: ## Remove build output (keeps the virtual environments)
 	rm -rf build tests/output .collections

@@ -23,16 +23,10 @@ author:
   - encompass.netlab maintainers (@encompass)
 extends_documentation_fragment:
   - encompass.netlab.attributes
+  - encompass.netlab.attributes.ALL
   - encompass.netlab.attributes.ACTIONGROUP
   - encompass.netlab.docker
   - ansible.builtin.files
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   links:
     description:

@@ -27,14 +27,8 @@ author:
   - encompass.netlab maintainers (@encompass)
 extends_documentation_fragment:
   - encompass.netlab.attributes
+  - encompass.netlab.attributes.ALL
   - encompass.netlab.attributes.ACTIONGROUP
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   bridge:
     description: The Open vSwitch bridge; created when missing (with O(state=present)).

@@ -26,15 +26,9 @@ author:
   - encompass.netlab maintainers (@encompass)
 extends_documentation_fragment:
   - encompass.netlab.attributes
+  - encompass.netlab.attributes.ALL
   - encompass.netlab.attributes.ACTIONGROUP
   - encompass.netlab.docker
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   container:
     description: The container (name or id), looked up through the Docker API; it must run.
@@ -598,26 +592,12 @@ def main():
         parent=dict(type="str"),
         state=dict(type="str", choices=["present", "absent"]),
     )
-    argument_spec = dict(
-        container=dict(type="str"),
-        pid=dict(type="int"),
-        netns=dict(type="str"),
-        bridge=dict(type="str"),
-        create_bridge=dict(type="bool", default=False),
-        ifname=dict(type="str", default="eth1"),
-        host_ifname=dict(type="str"),
-        address=dict(type="str"),
-        gateway=dict(type="str"),
-        routes=dict(type="list", elements="str"),
-        mac=dict(type="str"),
-        mtu=dict(type="int"),
-        vlan=dict(type="int"),
-        link_type=dict(type="str", default="veth", choices=["veth", "macvlan"]),
-        parent=dict(type="str"),
+    defaults = dict(create_bridge=False, ifname="eth1", link_type="veth", state="present")
+    argument_spec = {key: dict(spec, default=defaults[key]) if key in defaults else dict(spec) for key, spec in item_spec.items()}
+    argument_spec.update(
         arp_notify=dict(type="bool", default=True),
         duplicate_check=dict(type="bool", default=True),
         forward_accept=dict(type="bool", default=True),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
         attachments=dict(type="list", elements="dict", options=item_spec),
         ovsdb=dict(type="str", default=_ovsdb.DEFAULT_REMOTE),
     )
