@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import time
 import traceback
 
 try:
@@ -49,6 +50,14 @@ def link_exists(name):
     return os.path.exists("/sys/class/net/%s" % name)
 
 
+def wait_link(name, timeout):
+    """Wait until a device exists (OVS makes a bridge's internal device after it applies a change)."""
+    deadline = time.monotonic() + timeout
+    while not link_exists(name) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return link_exists(name)
+
+
 def is_linux_bridge(name):
     return os.path.isdir("/sys/class/net/%s/bridge" % name)
 
@@ -72,18 +81,6 @@ def set_master(name, master):
             ipr.link("set", index=index[0], state="up")
     except NetlinkError as exc:
         raise NetlinkFailure("cannot attach %s to %s: %s" % (name, master, exc)) from None
-
-
-def release(name):
-    """Take name out of its master bridge."""
-    require()
-    try:
-        with IPRoute() as ipr:
-            index = ipr.link_lookup(ifname=name)
-            if index:
-                ipr.link("set", index=index[0], master=0)
-    except NetlinkError as exc:
-        raise NetlinkFailure("cannot release %s from its bridge: %s" % (name, exc)) from None
 
 
 def is_up(name):

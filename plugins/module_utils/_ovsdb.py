@@ -97,9 +97,6 @@ class Ovsdb:
                 return row
         return None
 
-    def refresh(self):
-        self.idl.run()
-
     def transact(self, build, wait_vswitchd=True):
         """Run build(txn, idl) in one transaction (rebuilt on a concurrent change), then wait until
         ovs-vswitchd has applied it. Returns the transaction (for get_insert_uuid)."""
@@ -148,6 +145,35 @@ class Ovsdb:
             if not missing or time.monotonic() > deadline:
                 return missing
             _poll(self.idl, 100)
+
+
+def insert_port(txn, idl, name, iface_type=None, options=None, external_ids=None):
+    """A Port row and its one Interface row of the same name, as `ovs-vsctl add-port` makes them."""
+    iface = txn.insert(idl.tables["Interface"])
+    iface.name = name
+    if iface_type:
+        iface.type = iface_type
+    if options:
+        iface.options = options
+    port = txn.insert(idl.tables["Port"])
+    port.name = name
+    port.interfaces = [iface]
+    if external_ids:
+        port.external_ids = external_ids
+    return port, iface
+
+
+def insert_bridge(txn, idl, root, name, datapath_type, external_ids, extra_ports=()):
+    """A Bridge row with its internal port, registered in Open_vSwitch; returns the bridge and the
+    internal interface (where mtu_request goes)."""
+    port, internal = insert_port(txn, idl, name, "internal")
+    bridge = txn.insert(idl.tables["Bridge"])
+    bridge.name = name
+    bridge.datapath_type = datapath_type
+    bridge.ports = [port] + list(extra_ports)
+    bridge.external_ids = external_ids
+    root.addvalue("bridges", bridge)
+    return bridge, internal
 
 
 def single(value, default=None):

@@ -195,7 +195,6 @@ changes:
 """
 
 import os
-import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -258,38 +257,21 @@ def apply_ovsdb(db, ops, bridge_name):
         return
 
     def build(txn, idl):
-        tables = idl.tables
         root = db.root()
         bridge = db.find("Bridge", bridge_name)
         internal = db.find("Interface", bridge_name)
         for kind, name, detail in db_ops:
             if kind == "add-bridge":
-                internal = txn.insert(tables["Interface"])
-                internal.name = bridge_name
-                internal.type = "internal"
-                port = txn.insert(tables["Port"])
-                port.name = bridge_name
-                port.interfaces = [internal]
-                bridge = txn.insert(tables["Bridge"])
-                bridge.name = bridge_name
-                bridge.datapath_type = detail["datapath_type"]
-                bridge.ports = [port]
-                bridge.external_ids = {_ovsdb.MANAGED_BY: MANAGER}
-                root.addvalue("bridges", bridge)
+                bridge, internal = _ovsdb.insert_bridge(txn, idl, root, bridge_name, detail["datapath_type"],
+                                                        {_ovsdb.MANAGED_BY: MANAGER})
             elif kind == "set-bridge":
                 for column, value in detail.items():
                     setattr(bridge, {"stp": "stp_enable", "rstp": "rstp_enable"}.get(column, column), value)
             elif kind == "set-mtu":
                 internal.mtu_request = [detail["mtu_request"]]
             elif kind == "add-tunnel":
-                iface = txn.insert(tables["Interface"])
-                iface.name = name
-                iface.type = detail["type"]
-                iface.options = detail["options"]
-                port = txn.insert(tables["Port"])
-                port.name = name
-                port.interfaces = [iface]
-                port.external_ids = {_ovsdb.MANAGED_BY: MANAGER, PEER_KEY: detail["peer"]}
+                port, dummy_iface = _ovsdb.insert_port(txn, idl, name, detail["type"], detail["options"],
+                                                       {_ovsdb.MANAGED_BY: MANAGER, PEER_KEY: detail["peer"]})
                 bridge.addvalue("ports", port)
             elif kind == "set-tunnel":
                 iface = db.find("Interface", name)
@@ -326,35 +308,17 @@ def apply_underlay(db, ops, timeout):
     for kind, name, detail in ops:
         if kind in ("add-underlay", "add-underlay-port"):
             def build(txn, idl, kind=kind, name=name, detail=detail):
-                tables = idl.tables
-                nic_iface = txn.insert(tables["Interface"])
-                nic_iface.name = detail["nic"]
-                nic_port = txn.insert(tables["Port"])
-                nic_port.name = detail["nic"]
-                nic_port.interfaces = [nic_iface]
+                nic_port, dummy_iface = _ovsdb.insert_port(txn, idl, detail["nic"])
                 if kind == "add-underlay-port":
                     db.find("Bridge", name).addvalue("ports", nic_port)
-                    return
-                internal = txn.insert(tables["Interface"])
-                internal.name = name
-                internal.type = "internal"
-                port = txn.insert(tables["Port"])
-                port.name = name
-                port.interfaces = [internal]
-                bridge = txn.insert(tables["Bridge"])
-                bridge.name = name
-                bridge.datapath_type = "netdev"
-                bridge.ports = [port, nic_port]
-                bridge.external_ids = {_ovsdb.MANAGED_BY: MANAGER}
-                db.root().addvalue("bridges", bridge)
+                else:
+                    _ovsdb.insert_bridge(txn, idl, db.root(), name, "netdev", {_ovsdb.MANAGED_BY: MANAGER}, [nic_port])
 
             db.transact(build)
             missing = db.wait_ofports([name, detail["nic"]])
             if missing:
                 raise _ovsdb.OvsdbError("the datapath (netdev) refused %s of underlay bridge %s" % (", ".join(missing), name))
-            deadline = time.monotonic() + timeout
-            while not netlink.link_exists(name) and time.monotonic() < deadline:
-                time.sleep(0.1)
+            netlink.wait_link(name, timeout)
         elif kind == "move-addresses":
             netlink.move_ipv4(name, detail["to"], detail["addresses"], detail["gateways"])
         elif kind == "arp-ignore":
@@ -495,9 +459,7 @@ def main():
                     % (bridge_name, datapath, ", ".join(bad), hint)
                 )
             if any(op[0] == "attach" for op in ops):
-                deadline = time.monotonic() + params["timeout"]
-                while not netlink.link_exists(bridge_name) and time.monotonic() < deadline:
-                    time.sleep(0.1)
+                netlink.wait_link(bridge_name, params["timeout"])
                 netlink.set_master(bridge_name, attach_to)
         except (_ovsdb.OvsdbError, netlink.NetlinkFailure) as exc:
             module.fail_json(msg="bridge %s: %s" % (bridge_name, exc), changes=[describe(op) for op in ops])

@@ -348,8 +348,8 @@ def bridge_mtu(att, module_ops):
     return read_bridge_mtu(att["bridge"]) if att["bridge"] else None
 
 
-def read_current(att, db):
-    """The interface inside the namespace and its host end, or None when the interface is missing."""
+def read_current(att, host):
+    """The interface inside the namespace (with host, its host end's state), or None when it is missing."""
     with NetNS(att["netns_path"]) as ns:
         found = ns.link_lookup(ifname=att["ifname"])
         if not found:
@@ -379,7 +379,7 @@ def read_current(att, db):
             up=bool(link["flags"] & 1),
             routes=sorted(routes, key=str),
         )
-    current["host"] = read_host_end(att, db)
+    current["host"] = host
     return current
 
 
@@ -496,14 +496,9 @@ class Applier:
 
     def do_ovs_add_port(self, name, detail):
         def build(txn, idl):
-            iface = txn.insert(idl.tables["Interface"])
-            iface.name = name
-            port = txn.insert(idl.tables["Port"])
-            port.name = name
-            port.interfaces = [iface]
+            port, dummy_iface = _ovsdb.insert_port(txn, idl, name, external_ids={_ovsdb.MANAGED_BY: MANAGER})
             if detail["vlan"]:
                 port.tag = [detail["vlan"]]
-            port.external_ids = {_ovsdb.MANAGED_BY: MANAGER}
             self.db.find("Bridge", detail["bridge"]).addvalue("ports", port)
 
         self.db.transact(build)
@@ -675,8 +670,8 @@ def main():
                 att["ops"] = []
                 continue
             att["host_ifname"] = att["host_ifname"] or host_ifname(att["identity"], att["ifname"])
-            current = read_current(att, db) if att["netns_path"] else None
             att["host_state"] = read_host_end(att, db)
+            current = read_current(att, att["host_state"]) if att["netns_path"] else None
             att["ovs_port_exists"] = db is not None and db.find("Port", att["host_ifname"]) is not None
             host_left = att["state"] == "absent" and netlink.link_exists(att["host_ifname"])
             att["bridge_mtu"] = bridge_mtu(att, module_ops)
