@@ -167,3 +167,113 @@ def set_arp_ignore(name, value=1):
             "cannot set net.ipv4.conf.%s.arp_ignore=%d (%s); in a container set it at start"
             " (docker run --sysctl net.ipv4.conf.all.arp_ignore=1)" % (name, value, exc.strerror)
         ) from None
+
+
+ZERO_MAC = "00:00:00:00:00:00"
+
+
+def read_vxlan(name):
+    """A VXLAN device's settings and its head-end replication peers (all-zero FDB entries), or None.
+
+    kind is the device's kind ('' for a device that is not a VXLAN one)."""
+    require()
+    with IPRoute() as ipr:
+        index = ipr.link_lookup(ifname=name)
+        if not index:
+            return None
+        link = ipr.get_links(index[0])[0]
+        info = link.get_attr("IFLA_LINKINFO")
+        kind = info.get_attr("IFLA_INFO_KIND") if info is not None else None
+        result = dict(
+            kind=kind or "",
+            alias=link.get_attr("IFLA_IFALIAS") or "",
+            mtu=link.get_attr("IFLA_MTU"),
+            master=None,
+            up=bool(link["flags"] & 0x1),
+        )
+        master = link.get_attr("IFLA_MASTER")
+        if master:
+            found = ipr.get_links(master)
+            result["master"] = found[0].get_attr("IFLA_IFNAME") if found else None
+        if kind != "vxlan":
+            return result
+        data = info.get_attr("IFLA_INFO_DATA")
+        underlay = data.get_attr("IFLA_VXLAN_LINK")
+        if underlay:
+            found = ipr.get_links(underlay)
+            underlay = found[0].get_attr("IFLA_IFNAME") if found else None
+        result.update(
+            vni=data.get_attr("IFLA_VXLAN_ID"),
+            local_ip=data.get_attr("IFLA_VXLAN_LOCAL"),
+            port=data.get_attr("IFLA_VXLAN_PORT"),
+            learning=bool(data.get_attr("IFLA_VXLAN_LEARNING")),
+            underlay_interface=underlay or None,
+            peers=sorted(
+                {msg.get_attr("NDA_DST") for msg in ipr.fdb("dump", ifindex=index[0])
+                 if msg.get_attr("NDA_LLADDR") == ZERO_MAC and msg.get_attr("NDA_DST")},
+                key=ipaddress.ip_address,
+            ),
+        )
+        return result
+
+
+def add_vxlan(name, vni, port, local_ip=None, underlay_interface=None, learning=True, alias=None):
+    require()
+    spec = dict(ifname=name, kind="vxlan", vxlan_id=vni, vxlan_port=port, vxlan_learning=int(learning))
+    if local_ip:
+        spec["vxlan_local"] = local_ip
+    try:
+        with IPRoute() as ipr:
+            if underlay_interface:
+                spec["vxlan_link"] = _index(ipr, underlay_interface)
+            ipr.link("add", **spec)
+            if alias:
+                ipr.link("set", index=_index(ipr, name), ifalias=alias)
+    except NetlinkError as exc:
+        raise NetlinkFailure("cannot create VXLAN device %s (VNI %d, port %d): %s" % (name, vni, port, exc)) from None
+
+
+def delete_link(name):
+    require()
+    try:
+        with IPRoute() as ipr:
+            index = ipr.link_lookup(ifname=name)
+            if index:
+                ipr.link("del", index=index[0])
+    except NetlinkError as exc:
+        raise NetlinkFailure("cannot remove %s: %s" % (name, exc)) from None
+
+
+def set_mtu(name, mtu):
+    require()
+    try:
+        with IPRoute() as ipr:
+            ipr.link("set", index=_index(ipr, name), mtu=mtu)
+    except NetlinkError as exc:
+        raise NetlinkFailure("cannot set the MTU of %s to %d: %s" % (name, mtu, exc)) from None
+
+
+def set_up(name):
+    require()
+    try:
+        with IPRoute() as ipr:
+            ipr.link("set", index=_index(ipr, name), state="up")
+    except NetlinkError as exc:
+        raise NetlinkFailure("cannot bring %s up: %s" % (name, exc)) from None
+
+
+def fdb_peer(name, peer, add=True):
+    """Add (append) the all-zero FDB entry that floods unknown frames to peer, or remove it together with
+    the MAC addresses learned behind peer, so that no frame goes there any more."""
+    require()
+    try:
+        with IPRoute() as ipr:
+            index = _index(ipr, name)
+            if add:
+                ipr.fdb("append", ifindex=index, lladdr=ZERO_MAC, dst=peer)
+                return
+            for msg in ipr.fdb("dump", ifindex=index):
+                if msg.get_attr("NDA_DST") == peer and msg["ifindex"] == index:
+                    ipr.fdb("del", ifindex=index, lladdr=msg.get_attr("NDA_LLADDR"), dst=peer)
+    except NetlinkError as exc:
+        raise NetlinkFailure("cannot %s peer %s on %s: %s" % ("add" if add else "remove", peer, name, exc)) from None

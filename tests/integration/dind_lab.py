@@ -60,10 +60,10 @@ class Lab:
         Path(path).write_text(json.dumps(data), encoding="utf-8")
         return path
 
-    def load_image(self, image=BASE_IMAGE):
-        """docker save once, docker load into every host's inner daemon."""
+    def load_image(self, image=BASE_IMAGE, hosts=None):
+        """docker save once, docker load into the inner daemon of the hosts (all by default)."""
         saved = sh(["docker", "save", image], stdin=subprocess.DEVNULL)  # bytes
-        for host in self.hosts:
+        for host in hosts or self.hosts:
             subprocess.run(["docker", "exec", "-i", host, "docker", "load", "-q"], input=saved.stdout,
                            capture_output=True, check=True)
 
