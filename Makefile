@@ -61,9 +61,10 @@ integration: venv ## Integration tests on this machine's real daemons
 molecule: venv ## Every Molecule scenario (Docker-in-Docker hosts)
 	$(BIN)/python tests/gates.py molecule
 
-bench: venv images ## Benchmarks that print figures (veth_attach against pipework and docker connect; site.yml re-runs)
+bench: venv images ## Benchmarks that print figures (veth_attach against pipework and docker connect; site.yml re-runs; multihost overlays)
 	$(BIN)/python bench/veth_attach.py 50
 	$(BIN)/python bench/site_modes.py
+	$(BIN)/python bench/multihost.py
 
 build: venv ## Build the collection tarball into build/
 	$(BIN)/ansible-galaxy collection build --force --output-path build .

@@ -51,6 +51,9 @@ def multihost_plan(hosts, supernet="172.18.0.0/16", host_prefix=24):
         raise AnsibleFilterError("multihost_plan: want a non-empty dict of host name to index")
     slots = 2 ** (host_prefix - net.prefixlen) - 1  # subnet 0 is docker0's
     first_subnet_size = 2 ** (32 - host_prefix)
+    if len(hosts) > slots:
+        raise AnsibleFilterError("multihost_plan: %s has room for %d hosts with /%d each, not %d; use a larger supernet"
+                                 " or a longer host_prefix" % (net, slots, host_prefix, len(hosts)))
     seen = {}
     plan = {}
     for name, index in sorted(hosts.items(), key=lambda kv: str(kv[0])):
@@ -71,8 +74,6 @@ def multihost_plan(hosts, supernet="172.18.0.0/16", host_prefix=24):
             "bip": "%s/%d" % (net.network_address + index, net.prefixlen),
             "fixed_cidr": str(subnet),
         }
-    if len(hosts) > slots:
-        raise AnsibleFilterError("multihost_plan: %s has room for %d hosts with /%d each, not %d" % (net, slots, host_prefix, len(hosts)))
     return plan
 
 

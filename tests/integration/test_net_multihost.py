@@ -61,6 +61,12 @@ def test_plan_segment_mtu_and_idempotence(lab):
     [
         ({"net_multihost_underlay_ip": "not-an-ip"}, "not an IPv4 address"),
         ({"net_multihost_index": 1}, "both have index 1"),
+        ({"net_multihost_index": 300}, "has index 300, out of range 1 to 254"),
+        ({"netlab_tunnel_type": "ipip"}, "net_multihost_tunnel_type must be one of: gre, vxlan, got: ipip"),
+        ({"netlab_overlay": "wireguard"}, "net_multihost_overlay must be one of: ovs, kernel_vxlan, got: wireguard"),
+        ({"net_multihost_stp": True, "net_multihost_rstp": True}, "net_multihost_stp and net_multihost_rstp are both on"),
+        ({"net_multihost_supernet": "172.18.0.0/24", "net_multihost_host_prefix": 25}, "has room for 1 hosts with /25 each, not 2"),
+        ({"net_multihost_placement": {"tomcat": "elsewhere"}}, "net_multihost_placement must map"),
     ],
 )
 def test_bad_plan_fails_before_any_change(lab, tmp_path, host_vars, message):
