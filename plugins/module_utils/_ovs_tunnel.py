@@ -200,6 +200,9 @@ def describe(op):
         return "delete bridge %s" % name
     if kind == "attach":
         return "attach %s to Linux bridge %s" % (name, detail["master"])
+    if kind == "remake-tunnels":
+        return "re-create tunnel ports %s on %s (spanning tree turned off; Open vSwitch keeps old ports blocked)" % (
+            " ".join(detail["names"]), name)
     return "set %s %s: %s" % ("interface" if kind == "set-mtu" else "bridge", name,
                               " ".join("%s=%s" % (k, str(v).lower() if isinstance(v, bool) else v) for k, v in sorted(detail.items())))
 

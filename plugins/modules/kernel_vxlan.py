@@ -79,6 +79,9 @@ requirements:
 notes:
   - Kernel VXLAN needs the C(vxlan) kernel module; it is much faster than Open vSwitch's userspace
     datapath (see C(docs/lab.md)).
+  - A Linux VXLAN device accepts packets of its VNI from any address and, with O(learning=true), learns
+    MAC addresses behind it; removing a peer stops sending to it, but a removed host that keeps its own
+    device running can still reach this one. Take such a host down (or remove its device) too.
   - An MTU that is too large is hidden from TCP on some kernels (path MTU discovery and segmentation
     offload); check with don't-fragment pings.
 seealso:

@@ -290,6 +290,39 @@ def apply_ovsdb(db, ops, bridge_name):
     db.transact(build)
 
 
+def spanning_tree_turned_off(ops, before_bridge):
+    """True when ops turn STP or RSTP off on a bridge that had it on."""
+    if before_bridge is None:
+        return False
+    return any(kind == "set-bridge" and detail.get(column) is False and before_bridge.get(column)
+               for kind, dummy, detail in ops for column in ("stp", "rstp"))
+
+
+def remake_tunnels(db, bridge_name, tunnels):
+    """Delete the tunnel ports, then add them again (two transactions, so each gets a new OpenFlow port).
+
+    Open vSwitch 3.1 (userspace datapath, measured) kept tunnel ports that had taken part in RSTP from
+    forwarding after RSTP was turned off on the bridge, whatever their role had been; new ports forward."""
+    def drop(txn, idl):
+        del txn, idl
+        bridge = db.find("Bridge", bridge_name)
+        for name in tunnels:
+            port = db.find("Port", name)
+            if port is not None:
+                bridge.delvalue("ports", port)
+                port.delete()
+
+    def add(txn, idl):
+        bridge = db.find("Bridge", bridge_name)
+        for name, tunnel in sorted(tunnels.items()):
+            port, dummy_iface = _ovsdb.insert_port(txn, idl, name, tunnel["type"], tunnel["options"],
+                                                   {_ovsdb.MANAGED_BY: MANAGER, PEER_KEY: tunnel["peer"]})
+            bridge.addvalue("ports", port)
+
+    db.transact(drop)
+    db.transact(add)
+
+
 def read_underlay(db, nic, bridge):
     row = db.find("Bridge", bridge)
     return dict(
@@ -331,6 +364,7 @@ def refused(db, ops, bridge_name):
     if any(op[0] in ("add-bridge", "set-bridge") for op in ops):
         names.append(bridge_name)
     names += [name for kind, name, dummy in ops if kind in ("add-tunnel", "set-tunnel")]
+    names += [name for kind, dummy, detail in ops if kind == "remake-tunnels" for name in detail["names"]]
     bad = []
     for name in db.wait_ofports(names):
         row = db.find("Interface", name)
@@ -443,11 +477,15 @@ def main():
     after_bridge, after_tunnels = state_after(current, ops, desired)
     before_tunnels = {n: t for n, t in current_tunnels.items() if t["managed"] and t["bridge"] == bridge_name}
     after_tunnels = {n: t for n, t in after_tunnels.items() if t.get("bridge") == bridge_name}
+    if params["state"] == "present" and spanning_tree_turned_off(ops, before_bridge) and after_tunnels:
+        ops.append(("remake-tunnels", bridge_name, {"names": sorted(after_tunnels)}))
 
     if ops and not module.check_mode:
         try:
-            apply_underlay(db, [op for op in ops if op[0] not in TUNNEL_OPS and op[0] != "attach"], params["timeout"])
+            apply_underlay(db, [op for op in ops if op[0] not in TUNNEL_OPS + ("attach", "remake-tunnels")], params["timeout"])
             apply_ovsdb(db, ops, bridge_name)
+            if any(op[0] == "remake-tunnels" for op in ops):
+                remake_tunnels(db, bridge_name, after_tunnels)
             bad = refused(db, ops, bridge_name)
             if bad:
                 undo(db, ops, before_bridge, bridge_name)

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from conftest import run_playbook  # pylint: disable=import-error
@@ -80,3 +82,23 @@ def test_bad_plan_fails_before_any_change(lab, tmp_path, host_vars, message):
     assert result.rc != 0 and result.changed == 0
     assert message in str(result.first_failure())
     assert [lab.exec(h, "cat", "/etc/docker/daemon.json", check=False).stdout for h in hosts] == before
+
+
+def test_restarted_host_is_repaired_by_the_next_run(lab):
+    """A host that restarts loses its daemons, its underlay plumbing and docker0's link to the tunnels;
+    the next run brings it all back (OVS's database survives, the kernel state does not)."""
+    (host_a, host_b) = list(lab.hosts)
+    first = run_playbook(str(lab.playbook), "-i", str(lab.inventory_path))
+    assert first.rc == 0
+    lab.load_image()
+    lab.run_container(host_a, "ca")
+    subprocess.run(["docker", "restart", "-t", "1", host_b], capture_output=True, check=True)
+    repaired = run_playbook(str(lab.playbook), "-i", str(lab.inventory_path))
+    assert repaired.rc == 0, repaired.stdout[-4000:]
+    assert repaired.changed > 0
+    ip_b = lab.run_container(host_b, "cb")
+    ip_a = lab.in_container(host_a, "ca", "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'").stdout.split("/")[0]
+    assert ping(lab, (host_b, "cb"), ip_a, count=5)
+    assert ip_b.startswith("172.18.2.")
+    again = run_playbook(str(lab.playbook), "-i", str(lab.inventory_path))
+    assert again.rc == 0 and again.changed == 0, again.changed_tasks()

@@ -213,3 +213,12 @@ def test_underlay_errors():
         plan_underlay(underlay(exists=True, datapath_type="system", has_nic=True), "eth0", "br-phy")
     with pytest.raises(TunnelError, match="has no IPv4 address"):
         plan_underlay(underlay(nic_addresses=[], bridge_addresses=[]), "eth0", "br-phy")
+
+
+def test_spanning_tree_turned_off_is_noticed_only_for_a_change_from_on():
+    from ansible_collections.encompass.netlab.plugins.modules.ovs_gre_tunnel import spanning_tree_turned_off  # pylint: disable=import-outside-toplevel
+    on = dict(name="br0", stp=False, rstp=True)
+    assert spanning_tree_turned_off([("set-bridge", "br0", {"rstp": False})], on)
+    assert not spanning_tree_turned_off([("set-bridge", "br0", {"rstp": True})], dict(on, rstp=False))
+    assert not spanning_tree_turned_off([("set-bridge", "br0", {"stp": False})], on)
+    assert not spanning_tree_turned_off([("add-bridge", "br0", {"datapath_type": "netdev"})], None)
