@@ -21,20 +21,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
-from dind_lab import Lab, tcp_transfer  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from dind_lab import Lab, multihost_playbook, tcp_transfer  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 BIN = Path(sys.executable).parent
 ENV = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "playbooks" / "ansible.cfg"),
            ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"))
 MIB = 1024 * 1024
 SIZE = 100 * MIB
-PLAY = """
-- name: One segment across the hosts
-  hosts: all
-  gather_facts: false
-  roles:
-    - role: encompass.netlab.net_multihost
-"""
 
 
 def converge(lab, tmp, **role_vars):
@@ -42,8 +35,7 @@ def converge(lab, tmp, **role_vars):
     host_vars = {name: dict(net_multihost_underlay_ip=lab.hosts[name], net_multihost_index=i + 1, **role_vars)
                  for i, name in enumerate(names)}
     inventory = lab.inventory(Path(tmp) / "inventory.json", host_vars)
-    playbook = Path(tmp) / "multihost.yml"
-    playbook.write_text(PLAY)
+    playbook = multihost_playbook(Path(tmp) / "multihost.yml")
     proc = subprocess.run([str(BIN / "ansible-playbook"), str(playbook), "-i", str(inventory)], cwd=ROOT / "playbooks",
                           env=ENV, capture_output=True, text=True, check=False)
     if proc.returncode != 0:

@@ -76,45 +76,30 @@ class Lab:
         return self.exec(host, "docker", "exec", container, *argv, check=check)
 
 
-TCP_SINK = """
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", %d)); s.listen(1)
-c, _ = s.accept(); n = 0
-while True:
-    b = c.recv(65536)
-    if not b:
-        break
-    n += len(b)
-c.sendall(str(n).encode()); c.close()
+# The verify role's own transfer scripts: a sink that counts one connection's bytes and a source.
+PROBES = Path(__file__).resolve().parents[2] / "roles" / "verify" / "files"
+MULTIHOST_PLAY = """
+- name: One segment across the hosts
+  hosts: all
+  gather_facts: false
+  roles:
+    - role: encompass.netlab.net_multihost
+      vars: %s
 """
 
-TCP_SOURCE = """
-import socket, sys, time
-deadline = time.time() + 10
-while True:  # the sink may still be starting, and the first packet to a new peer can be lost
-    try:
-        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
-        break
-    except OSError:
-        if time.time() > deadline:
-            raise
-        time.sleep(0.2)
-size = int(sys.argv[3]); chunk = b"x" * 65536; sent = 0; t = time.time()
-while sent < size:
-    part = chunk[: size - sent]
-    s.sendall(part)
-    sent += len(part)
-s.shutdown(socket.SHUT_WR)
-got = int(s.recv(100).decode())
-print(got, time.time() - t)
-"""
+
+def multihost_playbook(path, **role_vars):
+    """Write a playbook that applies net_multihost to every host, with role_vars; return its path."""
+    Path(path).write_text(MULTIHOST_PLAY % json.dumps(role_vars), encoding="utf-8")
+    return path
 
 
 def tcp_transfer(lab, src, dst, dst_ip, size, port=5001):
     """Send size bytes over TCP from container src=(host, name) to dst; return (bytes received, seconds)."""
-    lab.exec(dst[0], "docker", "exec", "-d", dst[1], "python3", "-c", TCP_SINK % port)
-    out = lab.in_container(src[0], src[1], "python3", "-c", TCP_SOURCE, dst_ip, str(port), str(size)).stdout.split()
+    sink = (PROBES / "tcp_sink.py").read_text(encoding="utf-8")
+    source = (PROBES / "tcp_source.py").read_text(encoding="utf-8")
+    lab.exec(dst[0], "docker", "exec", "-d", dst[1], "python3", "-c", sink, str(port))
+    out = lab.in_container(src[0], src[1], "python3", "-c", source, dst_ip, str(port), str(size)).stdout.split()
     return int(out[0]), float(out[1])
 
 

@@ -10,16 +10,9 @@ import subprocess
 import pytest
 
 from conftest import run_playbook  # pylint: disable=import-error
-from dind_lab import Lab, ping, tcp_transfer  # pylint: disable=import-error
+from dind_lab import Lab, multihost_playbook, ping, tcp_transfer  # pylint: disable=import-error
 
 MIB = 1024 * 1024
-PLAY = """
-- name: One segment across the hosts
-  hosts: all
-  gather_facts: false
-  roles:
-    - role: encompass.netlab.net_multihost
-"""
 
 
 @pytest.fixture(scope="module", name="lab")
@@ -29,8 +22,7 @@ def fixture_lab(tmp_path_factory):
     try:
         host_vars = {name: {"net_multihost_underlay_ip": address} for name, address in lab.hosts.items()}
         lab.inventory_path = lab.inventory(tmp / "inventory.json", host_vars)
-        lab.playbook = tmp / "multihost.yml"
-        lab.playbook.write_text(PLAY)
+        lab.playbook = multihost_playbook(tmp / "multihost.yml")
         yield lab
     finally:
         lab.down()

@@ -11,17 +11,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import run_playbook  # pylint: disable=import-error
-from dind_lab import Lab, ping  # pylint: disable=import-error
+from dind_lab import Lab, multihost_playbook, ping  # pylint: disable=import-error
 
-PLAY = """
-- name: One segment across the hosts
-  hosts: all
-  gather_facts: false
-  roles:
-    - role: encompass.netlab.net_multihost
-      vars:
-        net_multihost_overlay: %s
-"""
 PEER_TASK = {
     "kernel_vxlan": "Join docker0 across the hosts with a Linux VXLAN device (loop-free without spanning tree)",
     "ovs": "Join docker0 across the hosts with a full mesh of OVS tunnels",
@@ -36,8 +27,7 @@ def fixture_lab(tmp_path_factory, request):
     try:
         lab.tmp = tmp
         lab.overlay = request.param
-        lab.playbook = tmp / "multihost.yml"
-        lab.playbook.write_text(PLAY % request.param)
+        lab.playbook = multihost_playbook(tmp / "multihost.yml", net_multihost_overlay=request.param)
         yield lab
     finally:
         lab.down()
