@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import time
@@ -32,6 +33,17 @@ class NetlinkFailure(Exception):
 def require():
     if not HAS_PYROUTE2:
         raise NetlinkFailure("the Python library pyroute2 is required: pip install pyroute2")
+
+
+@contextlib.contextmanager
+def _request(what):
+    """A netlink socket whose errors become NetlinkFailure("<what>: <error>")."""
+    require()
+    try:
+        with IPRoute() as ipr:
+            yield ipr
+    except NetlinkError as exc:
+        raise NetlinkFailure("%s: %s" % (what, exc)) from None
 
 
 def local_addresses():
@@ -70,17 +82,13 @@ def master_of(name):
 
 def set_master(name, master):
     """Enslave name to master and bring name up."""
-    require()
-    try:
-        with IPRoute() as ipr:
-            index = ipr.link_lookup(ifname=name)
-            master_index = ipr.link_lookup(ifname=master)
-            if not index or not master_index:
-                raise NetlinkFailure("cannot attach %s to %s: %s does not exist" % (name, master, name if not index else master))
-            ipr.link("set", index=index[0], master=master_index[0])
-            ipr.link("set", index=index[0], state="up")
-    except NetlinkError as exc:
-        raise NetlinkFailure("cannot attach %s to %s: %s" % (name, master, exc)) from None
+    with _request("cannot attach %s to %s" % (name, master)) as ipr:
+        index = ipr.link_lookup(ifname=name)
+        master_index = ipr.link_lookup(ifname=master)
+        if not index or not master_index:
+            raise NetlinkFailure("cannot attach %s to %s: %s does not exist" % (name, master, name if not index else master))
+        ipr.link("set", index=index[0], master=master_index[0])
+        ipr.link("set", index=index[0], state="up")
 
 
 def is_up(name):
@@ -129,21 +137,17 @@ def default_gateways(name):
 def move_ipv4(source, target, addresses, gateways):
     """Give target the addresses (and default routes) source has, bring target up, then take them
     off source; the order keeps the host reachable through target before source lets go."""
-    require()
-    try:
-        with IPRoute() as ipr:
-            src, dst = _index(ipr, source), _index(ipr, target)
-            ipr.link("set", index=dst, state="up")
-            for cidr in addresses:
-                addr, prefixlen = cidr.split("/")
-                ipr.addr("replace", index=dst, address=addr, prefixlen=int(prefixlen))
-            for cidr in addresses:
-                addr, prefixlen = cidr.split("/")
-                ipr.addr("del", index=src, address=addr, prefixlen=int(prefixlen))
-            for gateway in gateways:
-                ipr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=dst)
-    except NetlinkError as exc:
-        raise NetlinkFailure("cannot move the underlay addresses from %s to %s: %s" % (source, target, exc)) from None
+    with _request("cannot move the underlay addresses from %s to %s" % (source, target)) as ipr:
+        src, dst = _index(ipr, source), _index(ipr, target)
+        ipr.link("set", index=dst, state="up")
+        for cidr in addresses:
+            addr, prefixlen = cidr.split("/")
+            ipr.addr("replace", index=dst, address=addr, prefixlen=int(prefixlen))
+        for cidr in addresses:
+            addr, prefixlen = cidr.split("/")
+            ipr.addr("del", index=src, address=addr, prefixlen=int(prefixlen))
+        for gateway in gateways:
+            ipr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=dst)
 
 
 def arp_ignore(name):
@@ -173,9 +177,8 @@ ZERO_MAC = "00:00:00:00:00:00"
 
 
 def read_vxlan(name):
-    """A VXLAN device's settings and its head-end replication peers (all-zero FDB entries), or None.
-
-    kind is the device's kind ('' for a device that is not a VXLAN one)."""
+    """A device's kind, alias, MTU, master and up state, and for a VXLAN device its settings and its
+    head-end replication peers (all-zero FDB entries); None when the device is missing."""
     require()
     with IPRoute() as ipr:
         index = ipr.link_lookup(ifname=name)
@@ -183,18 +186,9 @@ def read_vxlan(name):
             return None
         link = ipr.get_links(index[0])[0]
         info = link.get_attr("IFLA_LINKINFO")
-        kind = info.get_attr("IFLA_INFO_KIND") if info is not None else None
-        result = dict(
-            kind=kind or "",
-            alias=link.get_attr("IFLA_IFALIAS") or "",
-            mtu=link.get_attr("IFLA_MTU"),
-            master=None,
-            up=bool(link["flags"] & 0x1),
-        )
-        master = link.get_attr("IFLA_MASTER")
-        if master:
-            found = ipr.get_links(master)
-            result["master"] = found[0].get_attr("IFLA_IFNAME") if found else None
+        kind = (info.get_attr("IFLA_INFO_KIND") if info is not None else None) or ""
+        result = dict(kind=kind, alias=link.get_attr("IFLA_IFALIAS") or "", mtu=link.get_attr("IFLA_MTU"),
+                      master=master_of(name), up=is_up(name))
         if kind != "vxlan":
             return result
         data = info.get_attr("IFLA_INFO_DATA")
@@ -218,62 +212,42 @@ def read_vxlan(name):
 
 
 def add_vxlan(name, vni, port, local_ip=None, underlay_interface=None, learning=True, alias=None):
-    require()
     spec = dict(ifname=name, kind="vxlan", vxlan_id=vni, vxlan_port=port, vxlan_learning=int(learning))
     if local_ip:
         spec["vxlan_local"] = local_ip
-    try:
-        with IPRoute() as ipr:
-            if underlay_interface:
-                spec["vxlan_link"] = _index(ipr, underlay_interface)
-            ipr.link("add", **spec)
-            if alias:
-                ipr.link("set", index=_index(ipr, name), ifalias=alias)
-    except NetlinkError as exc:
-        raise NetlinkFailure("cannot create VXLAN device %s (VNI %d, port %d): %s" % (name, vni, port, exc)) from None
+    with _request("cannot create VXLAN device %s (VNI %d, port %d)" % (name, vni, port)) as ipr:
+        if underlay_interface:
+            spec["vxlan_link"] = _index(ipr, underlay_interface)
+        ipr.link("add", **spec)
+        if alias:
+            ipr.link("set", index=_index(ipr, name), ifalias=alias)
 
 
 def delete_link(name):
-    require()
-    try:
-        with IPRoute() as ipr:
-            index = ipr.link_lookup(ifname=name)
-            if index:
-                ipr.link("del", index=index[0])
-    except NetlinkError as exc:
-        raise NetlinkFailure("cannot remove %s: %s" % (name, exc)) from None
+    with _request("cannot remove %s" % name) as ipr:
+        index = ipr.link_lookup(ifname=name)
+        if index:
+            ipr.link("del", index=index[0])
 
 
 def set_mtu(name, mtu):
-    require()
-    try:
-        with IPRoute() as ipr:
-            ipr.link("set", index=_index(ipr, name), mtu=mtu)
-    except NetlinkError as exc:
-        raise NetlinkFailure("cannot set the MTU of %s to %d: %s" % (name, mtu, exc)) from None
+    with _request("cannot set the MTU of %s to %d" % (name, mtu)) as ipr:
+        ipr.link("set", index=_index(ipr, name), mtu=mtu)
 
 
 def set_up(name):
-    require()
-    try:
-        with IPRoute() as ipr:
-            ipr.link("set", index=_index(ipr, name), state="up")
-    except NetlinkError as exc:
-        raise NetlinkFailure("cannot bring %s up: %s" % (name, exc)) from None
+    with _request("cannot bring %s up" % name) as ipr:
+        ipr.link("set", index=_index(ipr, name), state="up")
 
 
 def fdb_peer(name, peer, add=True):
     """Add (append) the all-zero FDB entry that floods unknown frames to peer, or remove it together with
     the MAC addresses learned behind peer, so that no frame goes there any more."""
-    require()
-    try:
-        with IPRoute() as ipr:
-            index = _index(ipr, name)
-            if add:
-                ipr.fdb("append", ifindex=index, lladdr=ZERO_MAC, dst=peer)
-                return
-            for msg in ipr.fdb("dump", ifindex=index):
-                if msg.get_attr("NDA_DST") == peer and msg["ifindex"] == index:
-                    ipr.fdb("del", ifindex=index, lladdr=msg.get_attr("NDA_LLADDR"), dst=peer)
-    except NetlinkError as exc:
-        raise NetlinkFailure("cannot %s peer %s on %s: %s" % ("add" if add else "remove", peer, name, exc)) from None
+    with _request("cannot %s peer %s on %s" % ("add" if add else "remove", peer, name)) as ipr:
+        index = _index(ipr, name)
+        if add:
+            ipr.fdb("append", ifindex=index, lladdr=ZERO_MAC, dst=peer)
+            return
+        for msg in ipr.fdb("dump", ifindex=index):
+            if msg.get_attr("NDA_DST") == peer and msg["ifindex"] == index:
+                ipr.fdb("del", ifindex=index, lladdr=msg.get_attr("NDA_LLADDR"), dst=peer)

@@ -165,7 +165,7 @@ class VxlanError(Exception):
 
 
 def validate(params, local_addresses=None):
-    """Check the arguments; return the normalised peer list."""
+    """Check the arguments; return the normalised local address (or None) and peer list."""
     name = params["name"]
     if not IFNAME.match(name) or name in (".", ".."):
         raise VxlanError("%r is not a valid interface name (1 to 15 of letters, digits, '_', '.', '-')" % name)
@@ -196,7 +196,7 @@ def validate(params, local_addresses=None):
     families = {p.version for p in peers} | ({local.version} if local is not None else set())
     if len(families) > 1:
         raise VxlanError("remote_ips and local_ip mix IPv4 and IPv6; one VXLAN device carries one family")
-    return [str(p) for p in sorted(peers)]
+    return (str(local) if local is not None else None), [str(p) for p in sorted(peers)]
 
 
 def plan(current, desired, state, exclusive):
@@ -332,7 +332,7 @@ def main():
     if not netlink.HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib("pyroute2"), exception=netlink.PYROUTE2_IMPORT_ERROR)
     try:
-        peers = validate(params, netlink.local_addresses())
+        local_ip, peers = validate(params, netlink.local_addresses())
         if params["state"] == "present":
             for option in ("attach_to", "underlay_interface"):
                 device = params[option]
@@ -342,7 +342,7 @@ def main():
                 raise VxlanError("attach_to %s is not a Linux bridge" % params["attach_to"])
         desired = dict(
             name=name, vni=params["vni"], port=params["port"],
-            local_ip=str(ipaddress.ip_address(params["local_ip"])) if params["local_ip"] else None,
+            local_ip=local_ip,
             underlay_interface=params["underlay_interface"] or None, learning=params["learning"],
             mtu=params["mtu"], master=params["attach_to"] or None, peers=peers,
         )

@@ -303,24 +303,8 @@ def remake_tunnels(db, bridge_name, tunnels):
 
     Open vSwitch 3.1 (userspace datapath, measured) kept tunnel ports that had taken part in RSTP from
     forwarding after RSTP was turned off on the bridge, whatever their role had been; new ports forward."""
-    def drop(txn, idl):
-        del txn, idl
-        bridge = db.find("Bridge", bridge_name)
-        for name in tunnels:
-            port = db.find("Port", name)
-            if port is not None:
-                bridge.delvalue("ports", port)
-                port.delete()
-
-    def add(txn, idl):
-        bridge = db.find("Bridge", bridge_name)
-        for name, tunnel in sorted(tunnels.items()):
-            port, dummy_iface = _ovsdb.insert_port(txn, idl, name, tunnel["type"], tunnel["options"],
-                                                   {_ovsdb.MANAGED_BY: MANAGER, PEER_KEY: tunnel["peer"]})
-            bridge.addvalue("ports", port)
-
-    db.transact(drop)
-    db.transact(add)
+    apply_ovsdb(db, [("del-tunnel", name, tunnel) for name, tunnel in sorted(tunnels.items())], bridge_name)
+    apply_ovsdb(db, [("add-tunnel", name, tunnel) for name, tunnel in sorted(tunnels.items())], bridge_name)
 
 
 def read_underlay(db, nic, bridge):

@@ -50,10 +50,13 @@ class Lab:
     def exec(self, host, *argv, check=True):
         return sh(["docker", "exec", host, *argv], check=check)
 
-    def inventory(self, path, host_vars=None):
+    def inventory(self, path, host_vars=None, only=None):
+        """An inventory of the hosts (or only of those named), each with its underlay address and its
+        position in the lab as host_index."""
         hosts = {}
         for index, (name, address) in enumerate(self.hosts.items()):
-            hosts[name] = dict(underlay_ip=address, host_index=index + 1, **(host_vars or {}).get(name, {}))
+            if only is None or name in only:
+                hosts[name] = dict(underlay_ip=address, host_index=index + 1, **(host_vars or {}).get(name, {}))
         data = {"all": {"vars": {"ansible_connection": "community.docker.docker",
                                  "ansible_python_interpreter": "/usr/bin/python3"},
                         "hosts": hosts}}

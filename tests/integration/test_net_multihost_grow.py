@@ -38,9 +38,7 @@ def converge(lab, hosts):
     names = list(lab.hosts)
     host_vars = {name: {"net_multihost_underlay_ip": lab.hosts[name], "net_multihost_index": names.index(name) + 1}
                  for name in hosts}
-    sub = Lab.__new__(Lab)
-    sub.hosts = {name: lab.hosts[name] for name in hosts}
-    inventory = Lab.inventory(sub, lab.tmp / ("inventory-%d.json" % len(hosts)), host_vars)
+    inventory = lab.inventory(lab.tmp / ("inventory-%d.json" % len(hosts)), host_vars, only=hosts)
     result = run_playbook(str(lab.playbook), "-i", str(inventory))
     assert result.rc == 0, result.stdout[-4000:]
     return result

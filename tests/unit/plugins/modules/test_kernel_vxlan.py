@@ -62,7 +62,8 @@ def test_foreign_devices_are_refused(state, message):
 
 
 def test_validate_sorts_and_dedups_peers():
-    assert validate(params(remote_ips=["10.0.0.3", "10.0.0.2", "10.0.0.3"]), {"10.0.0.1"}) == ["10.0.0.2", "10.0.0.3"]
+    assert validate(params(remote_ips=["10.0.0.3", "10.0.0.2", "10.0.0.3"]), {"10.0.0.1"}) == ("10.0.0.1", ["10.0.0.2", "10.0.0.3"])
+    assert validate(params(local_ip=None), None) == (None, ["10.0.0.2", "10.0.0.3"])
 
 
 @pytest.mark.parametrize(
