@@ -9,6 +9,7 @@ Every gate runs even after an earlier one failed, so one run shows everything th
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -123,15 +124,64 @@ def gate_integration():
     return pytest_gate("integration", "tests/integration")
 
 
+# Molecule scenarios in groups: the scenarios of a group run one after another on the same Docker-in-Docker
+# hosts (NETLAB_MOLECULE_SHARED: create keeps running hosts, destroy leaves them), so a later scenario also
+# proves that a host switches from the earlier one's mode without cleanup; the groups run side by side.
+# A scenario in no group runs alone, on hosts of its own.
+MOLECULE_GROUPS = [
+    ["default", "portmap", "link", "pipework"],
+    ["multihost", "mesh3"],
+]
+LAB_LABEL = "org.encompass.netlab.lab"
+
+
+def remove_lab_hosts():
+    """Every Docker-in-Docker host and underlay network the scenarios made (found by their label)."""
+    ids = subprocess.run(["docker", "ps", "-aq", "--filter", "label=" + LAB_LABEL], capture_output=True, text=True,
+                         check=False).stdout.split()
+    if ids:
+        subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True, check=False)
+    nets = subprocess.run(["docker", "network", "ls", "-q", "--filter", "label=" + LAB_LABEL], capture_output=True,
+                          text=True, check=False).stdout.split()
+    if nets:
+        subprocess.run(["docker", "network", "rm", *nets], capture_output=True, check=False)
+
+
+def run_group(scenarios, results):
+    """Run scenarios one after another, each logged to tests/output/molecule-<scenario>.log."""
+    for scenario in scenarios:
+        log = OUTPUT / ("molecule-%s.log" % scenario)
+        start = time.monotonic()
+        with open(log, "w", encoding="utf-8") as handle:
+            rc = subprocess.run([str(BIN / "molecule"), "test", "-s", scenario], cwd=ROOT, stdout=handle,
+                                stderr=subprocess.STDOUT, check=False).returncode
+        results[scenario] = (rc, time.monotonic() - start, log)
+        print("  molecule %-10s %s in %5.0f s (log: %s)"
+              % (scenario, "passed" if rc == 0 else "FAILED", results[scenario][1], log.relative_to(ROOT)), flush=True)
+
+
 def gate_molecule():
     if not build_images():
         return 0, 1
+    OUTPUT.mkdir(parents=True, exist_ok=True)
     scenarios = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
-    passed = failed = 0
-    for scenario in scenarios:
-        rc = run([BIN / "molecule", "test", "-s", scenario])
-        passed, failed = (passed + 1, failed) if rc == 0 else (passed, failed + 1)
-    return passed, failed
+    grouped = [[s for s in group if s in scenarios] for group in MOLECULE_GROUPS]
+    groups = [g for g in grouped if g] + [[s] for s in scenarios if not any(s in g for g in MOLECULE_GROUPS)]
+    os.environ["NETLAB_MOLECULE_SHARED"] = "1"
+    remove_lab_hosts()
+    results = {}
+    parallel = int(os.environ.get("NETLAB_MOLECULE_PARALLEL", "2"))
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
+            for future in [pool.submit(run_group, group, results) for group in groups]:
+                future.result()
+    finally:
+        remove_lab_hosts()
+    failed = [s for s, (rc, dummy, dummy_log) in results.items() if rc != 0]
+    for scenario in failed:
+        print("\n--- molecule %s failed; the end of its log:" % scenario)
+        print("".join(results[scenario][2].read_text(encoding="utf-8").splitlines(True)[-60:]))
+    return len(results) - len(failed), len(failed)
 
 
 GATES = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 class ModuleDocFragment:
 
-    # Shared attribute documentation: every module of the collection declares what it supports.
+    # Shared attribute descriptions; each module declares in its own documentation how far it supports each.
     DOCUMENTATION = r"""
 options: {}
 attributes:
@@ -20,17 +20,6 @@ attributes:
     description:
       - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
       - This assumes that the system controlled/queried by the module has not changed in a relevant way.
-"""
-
-    ALL = r"""
-options: {}
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 """
 
     ACTIONGROUP = r"""

@@ -21,13 +21,15 @@ import ipaddress
 import posixpath
 import re
 
+from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError
+
 ALGORITHMS = ("v27", "v28")
 # Variables Docker leaves out of ALIAS_ENV_*: set by docker build, not relevant to a link.
 SKIPPED_ENV = ("HOME", "PATH")
 PORT_RE = re.compile(r"^(\d{1,5})(?:/([A-Za-z]+))?$")
 
 
-class LinkError(ValueError):
+class LinkError(InputError):
     """Input Docker would refuse, or for which its result would be arbitrary."""
 
 

@@ -2,7 +2,11 @@
 # Copyright (c) encompass.netlab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The collection's one way to the kernel's network configuration: pyroute2 netlink, no `ip` commands."""
+"""The collection's one way to the kernel's network configuration: pyroute2 netlink, no `ip` commands.
+
+Every request goes through _request(), which opens the host's netlink socket or, with netns (a path
+such as /proc/PID/ns/net), one inside that network namespace, and turns every failure into
+NetlinkFailure("<what>: <reason>")."""
 
 from __future__ import annotations
 
@@ -12,8 +16,10 @@ import os
 import time
 import traceback
 
+from ansible_collections.encompass.netlab.plugins.module_utils._errors import NetlinkFailure
+
 try:
-    from pyroute2 import IPRoute
+    from pyroute2 import IPRoute, NetNS
     from pyroute2.netlink.exceptions import NetlinkError
 
     HAS_PYROUTE2 = True
@@ -26,8 +32,8 @@ except ImportError:
         pass
 
 
-class NetlinkFailure(Exception):
-    """A netlink request failed; the message names the object."""
+RTPROT_STATIC = 4
+ZERO_MAC = "00:00:00:00:00:00"
 
 
 def require():
@@ -36,27 +42,26 @@ def require():
 
 
 @contextlib.contextmanager
-def _request(what):
-    """A netlink socket whose errors become NetlinkFailure("<what>: <error>")."""
+def _request(what, netns=None):
+    """A netlink socket (on the host, or inside netns) whose errors become NetlinkFailure."""
     require()
     try:
-        with IPRoute() as ipr:
+        with (NetNS(netns) if netns else IPRoute()) as ipr:
             yield ipr
     except NetlinkError as exc:
         raise NetlinkFailure("%s: %s" % (what, exc)) from None
+    except OSError as exc:
+        raise NetlinkFailure("%s: %s" % (what, exc.strerror or exc)) from None
 
 
-def local_addresses():
-    """Every IP address configured on this host's interfaces (in this network namespace)."""
-    require()
-    with IPRoute() as ipr:
-        found = set()
-        for msg in ipr.get_addr():
-            addr = msg.get_attr("IFA_ADDRESS") or msg.get_attr("IFA_LOCAL")
-            if addr:
-                found.add(str(ipaddress.ip_address(addr.split("%")[0])))
-        return found
+def _index(ipr, name, where=""):
+    found = ipr.link_lookup(ifname=name)
+    if not found:
+        raise NetlinkFailure("interface %s does not exist%s" % (name, where))
+    return found[0]
 
+
+# Reading (sysfs where it answers for the host, netlink otherwise).
 
 def link_exists(name):
     return os.path.exists("/sys/class/net/%s" % name)
@@ -80,17 +85,6 @@ def master_of(name):
     return os.path.basename(os.readlink(path)) if os.path.islink(path) else None
 
 
-def set_master(name, master):
-    """Enslave name to master and bring name up."""
-    with _request("cannot attach %s to %s" % (name, master)) as ipr:
-        index = ipr.link_lookup(ifname=name)
-        master_index = ipr.link_lookup(ifname=master)
-        if not index or not master_index:
-            raise NetlinkFailure("cannot attach %s to %s: %s does not exist" % (name, master, name if not index else master))
-        ipr.link("set", index=index[0], master=master_index[0])
-        ipr.link("set", index=index[0], state="up")
-
-
 def is_up(name):
     try:
         with open("/sys/class/net/%s/flags" % name, encoding="ascii") as handle:
@@ -99,32 +93,39 @@ def is_up(name):
         return False
 
 
-def _index(ipr, name):
-    found = ipr.link_lookup(ifname=name)
-    if not found:
-        raise NetlinkFailure("interface %s does not exist" % name)
-    return found[0]
+def mtu_of(name):
+    try:
+        with open("/sys/class/net/%s/mtu" % name, encoding="ascii") as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def local_addresses():
+    """Every IP address configured on this host's interfaces (in this network namespace)."""
+    with _request("cannot list this host's addresses") as ipr:
+        found = set()
+        for msg in ipr.get_addr():
+            addr = msg.get_attr("IFA_ADDRESS") or msg.get_attr("IFA_LOCAL")
+            if addr:
+                found.add(str(ipaddress.ip_address(addr.split("%")[0])))
+        return found
 
 
 def ipv4_addresses(name):
     """The IPv4 addresses of an interface as 'a.b.c.d/len' strings (link-local ones left out)."""
-    require()
-    with IPRoute() as ipr:
+    with _request("cannot read the addresses of %s" % name) as ipr:
         index = ipr.link_lookup(ifname=name)
         if not index:
             return []
-        result = []
-        for msg in ipr.get_addr(family=2, index=index[0]):
-            addr = msg.get_attr("IFA_ADDRESS")
-            if addr and not addr.startswith("169.254."):
-                result.append("%s/%d" % (addr, msg["prefixlen"]))
-        return sorted(result)
+        return sorted("%s/%d" % (msg.get_attr("IFA_ADDRESS"), msg["prefixlen"])
+                      for msg in ipr.get_addr(family=2, index=index[0])
+                      if msg.get_attr("IFA_ADDRESS") and not msg.get_attr("IFA_ADDRESS").startswith("169.254."))
 
 
 def default_gateways(name):
     """The gateways of IPv4 default routes (main table) that leave through name."""
-    require()
-    with IPRoute() as ipr:
+    with _request("cannot read the routes of %s" % name) as ipr:
         index = ipr.link_lookup(ifname=name)
         if not index:
             return []
@@ -132,6 +133,117 @@ def default_gateways(name):
             msg.get_attr("RTA_GATEWAY") for msg in ipr.get_routes(family=2, table=254)
             if msg["dst_len"] == 0 and msg.get_attr("RTA_OIF") == index[0] and msg.get_attr("RTA_GATEWAY")
         )
+
+
+def read_link(name, netns=None):
+    """An interface (on the host or inside netns): kind, alias, MAC, MTU, up, addresses (CIDR, no
+    link-local IPv6) and the static routes through it; None when it does not exist."""
+    with _request("cannot read %s" % name, netns) as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if not found:
+            return None
+        index = found[0]
+        link = ipr.get_links(index)[0]
+        info = link.get_attr("IFLA_LINKINFO")
+        addresses = sorted(str(ipaddress.ip_interface("%s/%d" % (msg.get_attr("IFA_ADDRESS"), msg["prefixlen"])))
+                           for msg in ipr.get_addr(index=index)
+                           if msg.get_attr("IFA_ADDRESS") and not msg.get_attr("IFA_ADDRESS").lower().startswith("fe80:"))
+        routes = []
+        for family, default in ((2, "0.0.0.0/0"), (10, "::/0")):
+            for msg in ipr.get_routes(family=family, table=254):
+                if msg.get_attr("RTA_OIF") == index and msg["proto"] == RTPROT_STATIC:
+                    dst = msg.get_attr("RTA_DST")
+                    dst = "%s/%d" % (dst, msg["dst_len"]) if dst else default
+                    routes.append((str(ipaddress.ip_network(dst, strict=False)), msg.get_attr("RTA_GATEWAY")))
+        return dict(
+            kind=(info.get_attr("IFLA_INFO_KIND") if info is not None else None) or "",
+            alias=link.get_attr("IFLA_IFALIAS") or "",
+            mac=link.get_attr("IFLA_ADDRESS"),
+            mtu=link.get_attr("IFLA_MTU"),
+            up=bool(link["flags"] & 1),
+            addresses=addresses,
+            routes=sorted(routes, key=str),
+        )
+
+
+# Changing links.
+
+def set_link(name, netns=None, **attributes):
+    """Set link attributes (address, mtu, state, ifname, ifalias, ...) of name on the host or in netns."""
+    what = "cannot set %s of %s" % (", ".join("%s=%s" % item for item in sorted(attributes.items())), name)
+    with _request(what, netns) as ipr:
+        ipr.link("set", index=_index(ipr, name), **attributes)
+
+
+def set_mtu(name, mtu, netns=None):
+    set_link(name, netns, mtu=mtu)
+
+
+def set_up(name, netns=None):
+    set_link(name, netns, state="up")
+
+
+def set_master(name, master):
+    """Enslave name to master and bring name up."""
+    with _request("cannot attach %s to %s" % (name, master)) as ipr:
+        index = _index(ipr, name)
+        ipr.link("set", index=index, master=_index(ipr, master))
+        ipr.link("set", index=index, state="up")
+
+
+def delete_link(name, netns=None):
+    """Remove an interface (both ends of a veth pair go); nothing when it does not exist."""
+    with _request("cannot remove %s" % name, netns) as ipr:
+        index = ipr.link_lookup(ifname=name)
+        if index:
+            ipr.link("del", index=index[0])
+
+
+def create_bridge(name):
+    with _request("cannot create Linux bridge %s" % name) as ipr:
+        ipr.link("add", ifname=name, kind="bridge")
+        ipr.link("set", index=_index(ipr, name), state="up")
+
+
+def create_veth(host_name, peer_name, netns, alias=None):
+    """A veth pair: host_name on the host (marked with alias), peer_name inside netns."""
+    with _request("cannot create veth %s" % host_name) as ipr:
+        ipr.link("add", ifname=host_name, kind="veth", peer={"ifname": peer_name, "net_ns_fd": netns})
+        if alias:
+            ipr.link("set", index=_index(ipr, host_name), ifalias=alias)
+
+
+def create_macvlan(name, parent, netns):
+    """A macvlan device (mode bridge) on parent, moved into netns."""
+    with _request("cannot create a macvlan device on %s" % parent) as ipr:
+        ipr.link("add", ifname=name, kind="macvlan", link=_index(ipr, parent, " (the macvlan parent)"),
+                 macvlan_mode="bridge")
+        ipr.link("set", index=_index(ipr, name), net_ns_fd=netns)
+
+
+def link_alias(name):
+    """The host interface's alias (what made it), or None when it does not exist."""
+    with _request("cannot read %s" % name) as ipr:
+        found = ipr.link_lookup(ifname=name)
+        return (ipr.get_links(found[0])[0].get_attr("IFLA_IFALIAS") or "") if found else None
+
+
+# Addresses and routes.
+
+def change_address(command, name, cidr, netns=None):
+    """add or del one address (CIDR) on name."""
+    iface = ipaddress.ip_interface(cidr)
+    with _request("cannot %s address %s on %s" % (command, cidr, name), netns) as ipr:
+        ipr.addr(command, index=_index(ipr, name), address=str(iface.ip), prefixlen=iface.network.prefixlen)
+
+
+def change_route(command, name, dst, gateway=None, netns=None):
+    """replace or del a static route to dst (optionally via gateway) through name."""
+    spec = dict(dst=dst, proto=RTPROT_STATIC)
+    if gateway:
+        spec["gateway"] = gateway
+    with _request("cannot %s route %s through %s" % (command, dst, name), netns) as ipr:
+        ipr.route(command, oif=_index(ipr, name), **spec)
 
 
 def move_ipv4(source, target, addresses, gateways):
@@ -173,14 +285,12 @@ def set_arp_ignore(name, value=1):
         ) from None
 
 
-ZERO_MAC = "00:00:00:00:00:00"
-
+# VXLAN devices.
 
 def read_vxlan(name):
     """A device's kind, alias, MTU, master and up state, and for a VXLAN device its settings and its
     head-end replication peers (all-zero FDB entries); None when the device is missing."""
-    require()
-    with IPRoute() as ipr:
+    with _request("cannot read %s" % name) as ipr:
         index = ipr.link_lookup(ifname=name)
         if not index:
             return None
@@ -221,23 +331,6 @@ def add_vxlan(name, vni, port, local_ip=None, underlay_interface=None, learning=
         ipr.link("add", **spec)
         if alias:
             ipr.link("set", index=_index(ipr, name), ifalias=alias)
-
-
-def delete_link(name):
-    with _request("cannot remove %s" % name) as ipr:
-        index = ipr.link_lookup(ifname=name)
-        if index:
-            ipr.link("del", index=index[0])
-
-
-def set_mtu(name, mtu):
-    with _request("cannot set the MTU of %s to %d" % (name, mtu)) as ipr:
-        ipr.link("set", index=_index(ipr, name), mtu=mtu)
-
-
-def set_up(name):
-    with _request("cannot bring %s up" % name) as ipr:
-        ipr.link("set", index=_index(ipr, name), state="up")
 
 
 def fdb_peer(name, peer, add=True):

@@ -8,24 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import re
+
+from ansible_collections.encompass.netlab.plugins.module_utils import _validate as valid
+from ansible_collections.encompass.netlab.plugins.module_utils._converge import Step
+from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError
 
 TUNNEL_TYPES = ("gre", "vxlan", "geneve")
 # GRE keys are 32 bits; VXLAN and Geneve identifiers (VNI) 24 bits.
 KEY_MAX = {"gre": 2 ** 32 - 1, "vxlan": 2 ** 24 - 1, "geneve": 2 ** 24 - 1}
-IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 MANAGER = "ovs_gre_tunnel"
-
-
-class TunnelError(ValueError):
-    """Input that cannot be applied; nothing has been written when it is raised."""
+# The operations that are OVSDB changes of the tunnel bridge (the rest is underlay plumbing and netlink).
+TUNNEL_OPS = ("add-bridge", "set-bridge", "set-mtu", "add-tunnel", "set-tunnel", "del-tunnel", "del-bridge")
+TunnelError = InputError
 
 
 def normalise_ip(value, what):
-    try:
-        return str(ipaddress.ip_address(str(value).strip()))
-    except ValueError:
-        raise TunnelError("%s %r is not an IP address" % (what, value)) from None
+    return str(valid.ip_address(value, what))
 
 
 def port_name(bridge, peer):
@@ -62,9 +60,7 @@ def normalise_options(options):
 
 def validate(params, local_addresses):
     """Check every option and return the desired state; raise TunnelError before anything is written."""
-    bridge = params["bridge"]
-    if not IFNAME.match(bridge or ""):
-        raise TunnelError("bridge %r is not a valid interface name (1 to 15 of A-Z a-z 0-9 _ . -)" % (bridge,))
+    bridge = valid.ifname(params["bridge"], "bridge")
     tunnel_type = params["tunnel_type"]
     if tunnel_type not in TUNNEL_TYPES:
         raise TunnelError("tunnel_type %r is not one of %s" % (tunnel_type, ", ".join(TUNNEL_TYPES)))
@@ -73,9 +69,7 @@ def validate(params, local_addresses):
         raise TunnelError("key %d is out of range for %s (0 to %d)" % (key, tunnel_type, KEY_MAX[tunnel_type]))
     if params.get("stp") and params.get("rstp"):
         raise TunnelError("stp and rstp are both true; enable one of them (rstp converges faster)")
-    mtu = params.get("mtu")
-    if mtu is not None and not 68 <= mtu <= 65535:
-        raise TunnelError("mtu %d is out of range (68 to 65535)" % mtu)
+    valid.mtu(params.get("mtu"))
     local_ip = normalise_ip(params["local_ip"], "local_ip") if params.get("local_ip") else None
     if local_ip is not None and local_addresses is not None and local_ip not in local_addresses:
         raise TunnelError("local_ip %s is not an address of this host" % local_ip)
@@ -108,19 +102,19 @@ def plan(current, desired, params):
     state = params["state"]
     if state == "present":
         if have is None:
-            ops.append(("add-bridge", want["name"], {"datapath_type": want["datapath_type"]}))
+            ops.append(Step("add-bridge", want["name"], {"datapath_type": want["datapath_type"]}))
             have = dict(name=want["name"], datapath_type=want["datapath_type"], stp=False, rstp=False, mtu=None)
         elif have["datapath_type"] != want["datapath_type"]:
-            ops.append(("set-bridge", want["name"], {"datapath_type": want["datapath_type"]}))
+            ops.append(Step("set-bridge", want["name"], {"datapath_type": want["datapath_type"]}))
         for column in ("stp", "rstp"):
             if want.get(column) is not None and bool(have.get(column)) != want[column]:
-                ops.append(("set-bridge", want["name"], {column: want[column]}))
+                ops.append(Step("set-bridge", want["name"], {column: want[column]}))
         if want.get("mtu") is not None and have.get("mtu") != want["mtu"]:
-            ops.append(("set-mtu", want["name"], {"mtu_request": want["mtu"]}))
+            ops.append(Step("set-mtu", want["name"], {"mtu_request": want["mtu"]}))
         for name, tunnel in sorted(desired["tunnels"].items()):
             existing = current["tunnels"].get(name)
             if existing is None:
-                ops.append(("add-tunnel", name, tunnel))
+                ops.append(Step("add-tunnel", name, tunnel))
                 continue
             if not existing["managed"] or existing["bridge"] != want["name"]:
                 raise TunnelError(
@@ -133,20 +127,20 @@ def plan(current, desired, params):
             if normalise_options(existing["options"]) != normalise_options(tunnel["options"]):
                 change["options"] = tunnel["options"]
             if change:
-                ops.append(("set-tunnel", name, change))
+                ops.append(Step("set-tunnel", name, change))
         if params.get("exclusive"):
             for name, tunnel in sorted(current["tunnels"].items()):
                 if tunnel["managed"] and tunnel["bridge"] == want["name"] and name not in desired["tunnels"]:
-                    ops.append(("del-tunnel", name, {"peer": tunnel["peer"]}))
+                    ops.append(Step("del-tunnel", name, {"peer": tunnel["peer"]}))
     else:
         if have is None:
             return ops
         only = set(desired["tunnels"]) if params.get("remote_ips") else None
         for name, tunnel in sorted(current["tunnels"].items()):
             if tunnel["managed"] and tunnel["bridge"] == want["name"] and (only is None or name in only):
-                ops.append(("del-tunnel", name, {"peer": tunnel["peer"]}))
+                ops.append(Step("del-tunnel", name, {"peer": tunnel["peer"]}))
         if params.get("remove_bridge"):
-            ops.append(("del-bridge", want["name"], {}))
+            ops.append(Step("del-bridge", want["name"], {}))
     return ops
 
 
@@ -160,15 +154,15 @@ def plan_underlay(current, nic, bridge):
     if current["exists"] and current["datapath_type"] != "netdev":
         raise TunnelError("underlay bridge %s exists with datapath_type=%s; it must be netdev" % (bridge, current["datapath_type"]))
     if not current["exists"]:
-        ops.append(("add-underlay", bridge, {"nic": nic}))
+        ops.append(Step("add-underlay", bridge, {"nic": nic}))
     elif not current["has_nic"]:
-        ops.append(("add-underlay-port", bridge, {"nic": nic}))
+        ops.append(Step("add-underlay-port", bridge, {"nic": nic}))
     if current["nic_addresses"]:
-        ops.append(("move-addresses", nic, {"to": bridge, "addresses": current["nic_addresses"], "gateways": current["gateways"]}))
+        ops.append(Step("move-addresses", nic, {"to": bridge, "addresses": current["nic_addresses"], "gateways": current["gateways"]}))
     elif not current["bridge_addresses"]:
         raise TunnelError("underlay_interface %s has no IPv4 address and %s has none either; nothing can carry the tunnels" % (nic, bridge))
     if current["arp_ignore"] < 1:
-        ops.append(("arp-ignore", nic, {}))
+        ops.append(Step("arp-ignore", nic, {}))
     return ops
 
 
@@ -229,3 +223,11 @@ def state_after(current, ops, desired):
     if bridge is None:
         tunnels = {}
     return bridge, tunnels
+
+
+def spanning_tree_turned_off(ops, before_bridge):
+    """True when ops turn STP or RSTP off on a bridge that had it on."""
+    if before_bridge is None:
+        return False
+    return any(kind == "set-bridge" and detail.get(column) is False and before_bridge.get(column)
+               for kind, dummy, detail in ops for column in ("stp", "rstp"))

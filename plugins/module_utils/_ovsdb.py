@@ -2,14 +2,17 @@
 # Copyright (c) encompass.netlab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The collection's one way to Open vSwitch's database: python-ovs IDL reads, one transaction a change,
-and a wait for ovs-vswitchd to apply it, so that a change the switch refused can be told apart."""
+"""The collection's one way to OVSDB servers (Open vSwitch's database and OVN's): python-ovs IDL
+reads, one transaction a change, and a wait until the change took effect (ovs-vswitchd applied it,
+or every OVN chassis did), so that a change the switch refused can be told apart."""
 
 from __future__ import annotations
 
 import os
 import time
 import traceback
+
+from ansible_collections.encompass.netlab.plugins.module_utils._errors import OvsdbError
 
 try:
     import ovs.db.idl
@@ -24,14 +27,17 @@ except ImportError:
     OVS_IMPORT_ERROR = traceback.format_exc()
 
 DEFAULT_REMOTE = "unix:/var/run/openvswitch/db.sock"
-DATABASE = "Open_vSwitch"
-TABLES = ("Open_vSwitch", "Bridge", "Port", "Interface")
+# The tables each database's replica holds, and its one root row's table.
+TABLES = {
+    "Open_vSwitch": ("Open_vSwitch", "Bridge", "Port", "Interface"),
+    "OVN_Northbound": ("NB_Global", "Logical_Switch", "Logical_Switch_Port", "ACL"),
+    "OVN_Southbound": ("SB_Global", "Chassis", "Encap", "Port_Binding"),
+}
+ROOT = {"Open_vSwitch": "Open_vSwitch", "OVN_Northbound": "NB_Global", "OVN_Southbound": "SB_Global"}
+# How messages name each database.
+TITLE = {"Open_vSwitch": "Open vSwitch", "OVN_Northbound": "OVN northbound", "OVN_Southbound": "OVN southbound"}
 # external_ids keys marking what this collection made, so that it never touches anything else.
 MANAGED_BY = "encompass-netlab-managed-by"
-
-
-class OvsdbError(Exception):
-    """A failure to reach, read or change the database, with a message that says what to do."""
 
 
 def _poll(idl, milliseconds):
@@ -41,34 +47,38 @@ def _poll(idl, milliseconds):
     poller.block()
 
 
-def fetch_schema(remote, timeout):
-    """The server's own schema, so that the replica matches whatever OVS version runs."""
+def _start_hint(database):
+    if database == "Open_vSwitch":
+        return "start it (ovs-ctl start, or the encompass.netlab.host role)"
+    return "start it (ovn-ctl start_northd, or the encompass.netlab.net_ovn role) and check the address"
+
+
+def fetch_schema(remote, timeout, database="Open_vSwitch"):
+    """The server's own schema, so that the replica matches whatever version runs."""
     error, stream = ovs.stream.Stream.open_block(ovs.stream.Stream.open(remote), timeout * 1000)
     if error:
-        raise OvsdbError(
-            "Open vSwitch database not reachable at %s (%s); start it (ovs-ctl start, or the encompass.netlab.host role)"
-            % (remote, os.strerror(error) if isinstance(error, int) else error)
-        )
+        raise OvsdbError("%s database not reachable at %s (%s); %s" % (
+            TITLE[database], remote, os.strerror(error) if isinstance(error, int) else error, _start_hint(database)))
     rpc = ovs.jsonrpc.Connection(stream)
     try:
-        error, reply = rpc.transact_block(ovs.jsonrpc.Message.create_request("get_schema", [DATABASE]))
+        error, reply = rpc.transact_block(ovs.jsonrpc.Message.create_request("get_schema", [database]))
     finally:
         rpc.close()
     if error or reply.error:
-        raise OvsdbError("Open vSwitch database at %s: get_schema failed: %s" % (remote, error or reply.error))
+        raise OvsdbError("%s database at %s: get_schema failed: %s" % (TITLE[database], remote, error or reply.error))
     return reply.result
 
 
 class Ovsdb:
-    """A replica of the Bridge, Port, Interface and Open_vSwitch tables, and transactions on them."""
+    """A replica of one database's tables, and transactions on it. Any remote python-ovs speaks:
+    unix:PATH, tcp:HOST:PORT, ssl:HOST:PORT."""
 
-    def __init__(self, remote=DEFAULT_REMOTE, timeout=10):
+    def __init__(self, remote=DEFAULT_REMOTE, timeout=10, database="Open_vSwitch"):
         if not HAS_OVS:
             raise OvsdbError("the Python library 'ovs' (python-ovs) is required: pip install ovs")
-        self.remote = remote
-        self.timeout = timeout
-        helper = ovs.db.idl.SchemaHelper(schema_json=fetch_schema(remote, timeout))
-        for table in TABLES:
+        self.remote, self.timeout, self.database = remote, timeout, database
+        helper = ovs.db.idl.SchemaHelper(schema_json=fetch_schema(remote, timeout, database))
+        for table in TABLES[database]:
             helper.register_table(table)
         self.idl = ovs.db.idl.Idl(remote, helper)
         deadline = time.monotonic() + timeout
@@ -78,7 +88,7 @@ class Ovsdb:
                 return
             if time.monotonic() > deadline:
                 self.close()
-                raise OvsdbError("Open vSwitch database at %s: no data after %ds" % (remote, timeout))
+                raise OvsdbError("%s database at %s: no data after %ds" % (TITLE[database], remote, timeout))
             _poll(self.idl, 100)
 
     def close(self):
@@ -88,7 +98,7 @@ class Ovsdb:
         return list(self.idl.tables[table].rows.values())
 
     def root(self):
-        rows = self.idl.tables["Open_vSwitch"].rows
+        rows = self.idl.tables[ROOT[self.database]].rows
         return next(iter(rows.values())) if rows else None
 
     def find(self, table, name):
@@ -97,38 +107,40 @@ class Ovsdb:
                 return row
         return None
 
-    def transact(self, build, wait_vswitchd=True):
-        """Run build(txn, idl) in one transaction (rebuilt on a concurrent change), then wait until
-        ovs-vswitchd has applied it. Returns the transaction (for get_insert_uuid)."""
+    def transact(self, build, wait=True):
+        """Run build(txn, idl) in one transaction (rebuilt on a concurrent change), then, with wait, wait
+        until the change took effect: ovs-vswitchd applied it (Open_vSwitch), or every chassis did
+        (OVN_Northbound, as `ovn-nbctl --wait=hv`). Returns the transaction."""
+        counter = {"Open_vSwitch": "next_cfg", "OVN_Northbound": "nb_cfg"}.get(self.database) if wait else None
         deadline = time.monotonic() + self.timeout
         while True:
             self.idl.run()
             txn = ovs.db.idl.Transaction(self.idl)
             txn.add_comment("encompass.netlab")
             build(txn, self.idl)
-            if wait_vswitchd:
-                self.root().increment("next_cfg")
+            if counter:
+                self.root().increment(counter)
             status = txn.commit_block()
             if status == ovs.db.idl.Transaction.TRY_AGAIN and time.monotonic() < deadline:
                 continue
             if status not in (ovs.db.idl.Transaction.SUCCESS, ovs.db.idl.Transaction.UNCHANGED):
-                raise OvsdbError("Open vSwitch database at %s: the transaction failed (%s): %s"
-                                 % (self.remote, status, txn.get_error()))
+                raise OvsdbError("%s database at %s: the transaction failed (%s): %s"
+                                 % (TITLE[self.database], self.remote, status, txn.get_error()))
             break
-        if wait_vswitchd and status == ovs.db.idl.Transaction.SUCCESS:
+        if counter and status == ovs.db.idl.Transaction.SUCCESS:
             self.wait_applied(txn.get_increment_new_value())
         return txn
 
-    def wait_applied(self, next_cfg):
+    def wait_applied(self, value):
+        applied = {"Open_vSwitch": "cur_cfg", "OVN_Northbound": "hv_cfg"}[self.database]
+        who = "ovs-vswitchd" if self.database == "Open_vSwitch" else "ovn-northd and every ovn-controller"
         deadline = time.monotonic() + self.timeout
         while True:
             self.idl.run()
-            if self.root().cur_cfg >= next_cfg:
+            if getattr(self.root(), applied) >= value:
                 return
             if time.monotonic() > deadline:
-                raise OvsdbError(
-                    "ovs-vswitchd did not apply the change within %ds; check that it runs (ovs-ctl status)" % self.timeout
-                )
+                raise OvsdbError("%s did not apply the change within %ds; check that they run" % (who, self.timeout))
             _poll(self.idl, 100)
 
     def wait_ofports(self, names, seconds=3.0):
@@ -146,6 +158,55 @@ class Ovsdb:
                 return missing
             _poll(self.idl, 100)
 
+    # Ports of Open vSwitch bridges.
+
+    def port(self, name):
+        """A port's bridge, tag, owner and its interface's external ids; None when there is no such port."""
+        row = self.find("Port", name)
+        if row is None:
+            return None
+        bridge = next((br.name for br in self.rows("Bridge") if row in br.ports), None)
+        iface = row.interfaces[0] if len(row.interfaces) == 1 else None
+        return dict(bridge=bridge, tag=single(row.tag), manager=row.external_ids.get(MANAGED_BY),
+                    iface_external_ids=dict(iface.external_ids) if iface is not None else {})
+
+    def add_port(self, bridge, name, manager, tag=None, iface_external_ids=None):
+        """A port of one system interface on bridge, marked as manager's; fails when the datapath refuses it."""
+        def build(txn, idl):
+            port, iface = insert_port(txn, idl, name, external_ids={MANAGED_BY: manager})
+            if tag:
+                port.tag = [tag]
+            if iface_external_ids:
+                iface.external_ids = iface_external_ids
+            self.find("Bridge", bridge).addvalue("ports", port)
+
+        self.transact(build)
+        if self.wait_ofports([name]):
+            raise OvsdbError("the datapath refused port %s on bridge %s" % (name, bridge))
+
+    def set_port(self, name, tag=None, iface_external_ids=None):
+        """Set a port's VLAN tag (0 or None: untagged) and, when given, its interface's external ids."""
+        def build(txn, idl):
+            del txn, idl
+            row = self.find("Port", name)
+            row.tag = [tag] if tag else []
+            if iface_external_ids is not None:
+                row.interfaces[0].external_ids = iface_external_ids
+
+        self.transact(build, wait=False)
+
+    def remove_port(self, name, manager):
+        """Remove a port this collection's manager made; any other port of that name stays."""
+        row = self.find("Port", name)
+        if row is None or row.external_ids.get(MANAGED_BY) != manager:
+            return
+
+        def build(txn, idl):
+            del txn, idl
+            delete_port(self, self.find("Port", name))
+
+        self.transact(build, wait=False)
+
 
 def insert_port(txn, idl, name, iface_type=None, options=None, external_ids=None):
     """A Port row and its one Interface row of the same name, as `ovs-vsctl add-port` makes them."""
@@ -161,6 +222,16 @@ def insert_port(txn, idl, name, iface_type=None, options=None, external_ids=None
     if external_ids:
         port.external_ids = external_ids
     return port, iface
+
+
+def delete_port(db, row):
+    """Inside a transaction: take a Port row off every bridge and delete it (its interfaces go with it)."""
+    if row is None:
+        return
+    for bridge in db.rows("Bridge"):
+        if row in bridge.ports:
+            bridge.delvalue("ports", row)
+    row.delete()
 
 
 def insert_bridge(txn, idl, root, name, datapath_type, external_ids, extra_ports=()):

@@ -20,8 +20,15 @@ author:
   - encompass.netlab maintainers (@encompass)
 extends_documentation_fragment:
   - encompass.netlab.attributes
-  - encompass.netlab.attributes.ALL
   - encompass.netlab.attributes.ACTIONGROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: partial
+    details: V(started) and V(stopped) are idempotent; V(restarted) restarts the daemon on every run, by design.
 options:
   name:
     description:
@@ -130,12 +137,12 @@ pid:
   returned: when O(pidfile) is set and the daemon runs
   type: int
   sample: 4242
-actions:
+changes:
   description: What was done, or in check mode what would be done, in order.
   returned: always
   type: list
   elements: str
-  sample: [stop, start]
+  sample: [stop dockerd, start dockerd]
 """
 
 import os
@@ -146,7 +153,13 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.encompass.netlab.plugins.module_utils import _converge
+from ansible_collections.encompass.netlab.plugins.module_utils._converge import Step, Target
+from ansible_collections.encompass.netlab.plugins.module_utils._daemon import pid_alive, plan, read_pid
+from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError, NetlabError
 
+# Forks, starts a new session and execs the daemon, then exits at once: the daemon outlives the Ansible
+# connection and holds none of run_command's pipes.
 DETACH = """\
 import os, sys
 log = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
@@ -161,109 +174,87 @@ os.execvp(sys.argv[2], sys.argv[2:])
 """
 
 
-def read_pid(pidfile):
-    """Return the pid named in pidfile, or None when there is none or it is unreadable."""
-    try:
-        with open(pidfile, encoding="ascii") as handle:
-            text = handle.read().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
-
-
-def pid_alive(pid, executable):
-    """True when pid is a live process running executable (a recycled pid does not count)."""
-    if pid is None:
-        return False
-    try:
-        exe = os.readlink("/proc/%d/exe" % pid)
-    except OSError:
-        return False
-    # An upgraded package replaces the binary under a running daemon.
-    exe = exe.removesuffix(" (deleted)")
-    wanted = os.path.realpath(shutil.which(executable) or executable)
-    return exe == wanted
-
-
-class Daemon:
+class Daemon(Target):
     def __init__(self, module):
         self.module = module
         self.params = module.params
-
-    def run(self, argv):
-        return self.module.run_command(argv)
+        self.name = self.params["name"]
+        if not self.params["argv"]:
+            raise InputError("%s: argv is empty; give the command that starts the daemon" % self.name)
+        if self.params["timeout"] < 1:
+            raise InputError("%s: timeout must be at least 1 second" % self.name)
 
     def is_running(self):
         if self.params["status_argv"]:
-            rc, dummy_out, dummy_err = self.run(self.params["status_argv"])
-            return rc == 0
+            return self.module.run_command(self.params["status_argv"])[0] == 0
         return pid_alive(read_pid(self.params["pidfile"]), self.params["argv"][0])
 
     def current_pid(self):
-        if not self.params["pidfile"]:
-            return None
-        pid = read_pid(self.params["pidfile"])
+        pid = read_pid(self.params["pidfile"]) if self.params["pidfile"] else None
         return pid if pid_alive(pid, self.params["argv"][0]) else None
 
-    def fail(self, step, detail):
-        self.module.fail_json(msg="%s: %s failed: %s" % (self.params["name"], step, detail))
+    def read(self):
+        return dict(running=self.is_running())
 
-    def start(self):
+    def plan(self, before):
+        return [Step(action, self.name, {}) for action in plan(self.params["state"], before["running"])]
+
+    def predict(self, before, steps):
+        return dict(running=steps[-1].kind == "start" if steps else before["running"])
+
+    def apply(self, steps):
+        for step in steps:
+            _converge.dispatch(self, step)
+
+    def fail(self, step, detail):
+        return NetlabError("%s: %s failed: %s" % (self.name, step, detail))
+
+    def do_start(self, step):
         argv = self.params["argv"]
         if not shutil.which(argv[0]):
-            self.fail("start", "cannot run %s: no such executable; install it or fix argv" % argv[0])
+            raise self.fail("start", "cannot run %s: no such executable; install it or fix argv" % argv[0])
         if self.params["detach"]:
-            # A helper forks, starts a new session and execs the daemon, then exits at once: the
-            # daemon outlives the Ansible connection and holds none of run_command's pipes.
             argv = [sys.executable, "-c", DETACH, self.params["log_file"] or os.devnull] + argv
-        rc, out, err = self.run(argv)
+        rc, out, err = self.module.run_command(argv)
         if rc != 0:
-            self.fail("start", "%s exited %d: %s" % (self.params["argv"][0], rc, (err or out).strip()))
-        self.wait_ready()
-
-    def wait_ready(self):
+            raise self.fail("start", "%s exited %d: %s" % (self.params["argv"][0], rc, (err or out).strip()))
         deadline = time.monotonic() + self.params["timeout"]
-        ready_argv = self.params["ready_argv"]
         while True:
             running = self.is_running()
-            ready = running
-            if running and ready_argv:
-                rc, dummy_out, dummy_err = self.run(ready_argv)
-                ready = rc == 0
+            ready = running and (not self.params["ready_argv"] or self.module.run_command(self.params["ready_argv"])[0] == 0)
             if ready:
                 return
             if time.monotonic() > deadline:
                 where = " (see %s)" % self.params["log_file"] if self.params["log_file"] else ""
                 state = "is not ready" if running else "did not stay running"
-                self.fail("start", "the daemon %s after %ds%s" % (state, self.params["timeout"], where))
+                raise self.fail("start", "the daemon %s after %ds%s" % (state, self.params["timeout"], where))
             time.sleep(0.25)
 
-    def stop(self):
+    def do_stop(self, step):
         if self.params["stop_argv"]:
-            rc, out, err = self.run(self.params["stop_argv"])
+            rc, out, err = self.module.run_command(self.params["stop_argv"])
             if rc != 0:
-                self.fail("stop", "%s exited %d: %s" % (self.params["stop_argv"][0], rc, (err or out).strip()))
-        else:
-            pid = self.current_pid()
-            if pid is not None:
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+                raise self.fail("stop", "%s exited %d: %s" % (self.params["stop_argv"][0], rc, (err or out).strip()))
+        elif self.current_pid() is not None:
+            try:
+                os.kill(self.current_pid(), signal.SIGTERM)
+            except (ProcessLookupError, TypeError):
+                pass
         deadline = time.monotonic() + self.params["timeout"]
         while self.is_running():
             if time.monotonic() > deadline:
-                self.fail("stop", "the daemon still runs after %ds" % self.params["timeout"])
+                raise self.fail("stop", "the daemon still runs after %ds" % self.params["timeout"])
             time.sleep(0.25)
 
+    def describe(self, step):
+        return "%s %s" % (step.kind, step.name)
 
-def plan(state, running):
-    """The actions that take a daemon from running (bool) to the requested state."""
-    if state == "started":
-        return [] if running else ["start"]
-    if state == "stopped":
-        return ["stop"] if running else []
-    return ["stop", "start"] if running else ["start"]
+    def result(self, after):
+        result = dict(name=self.name, running=after["running"])
+        pid = None if self.module.check_mode else self.current_pid()
+        if pid is not None:
+            result["pid"] = pid
+        return result
 
 
 def main():
@@ -283,32 +274,7 @@ def main():
         required_one_of=[("pidfile", "status_argv")],
         supports_check_mode=True,
     )
-    if not module.params["argv"]:
-        module.fail_json(msg="%s: argv is empty; give the command that starts the daemon" % module.params["name"])
-    if module.params["timeout"] < 1:
-        module.fail_json(msg="%s: timeout must be at least 1 second" % module.params["name"])
-
-    daemon = Daemon(module)
-    running = daemon.is_running()
-    actions = plan(module.params["state"], running)
-    running_after = running if not actions else actions[-1] == "start"
-
-    if not module.check_mode:
-        for action in actions:
-            getattr(daemon, action)()
-
-    result = dict(
-        changed=bool(actions),
-        name=module.params["name"],
-        running=running_after,
-        actions=actions,
-        diff=dict(before=dict(running=running), after=dict(running=running_after)),
-    )
-    if module.params["pidfile"] and not module.check_mode:
-        pid = daemon.current_pid()
-        if pid is not None:
-            result["pid"] = pid
-    module.exit_json(**result)
+    _converge.run(module, Daemon)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,17 @@ author:
   - encompass.netlab maintainers (@encompass)
 extends_documentation_fragment:
   - encompass.netlab.attributes
-  - encompass.netlab.attributes.ALL
   - encompass.netlab.attributes.ACTIONGROUP
   - encompass.netlab.docker
   - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: With O(dest), the file's content and attributes.
+  idempotent:
+    support: full
 options:
   links:
     description:
@@ -171,6 +178,12 @@ dest:
   returned: when O(dest) is set
   type: str
   sample: /srv/tomcat/links.sh
+changes:
+  description: What was written, or in check mode what would be; empty without O(dest).
+  returned: always
+  type: list
+  elements: str
+  sample: ["write /srv/tomcat/links.sh"]
 """
 
 import os
@@ -179,7 +192,10 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
 
-from ansible_collections.encompass.netlab.plugins.module_utils._docker import DOCKER_ARGUMENT_SPEC, DockerAccess
+from ansible_collections.encompass.netlab.plugins.module_utils import _converge
+from ansible_collections.encompass.netlab.plugins.module_utils._converge import Step, Target
+from ansible_collections.encompass.netlab.plugins.module_utils._docker import DOCKER_ARGUMENT_SPEC, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerAccess
+from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError
 from ansible_collections.encompass.netlab.plugins.module_utils._link_env import (
     LinkError,
     Port,
@@ -224,8 +240,7 @@ def resolve_ports(info, address, published, host_address, where):
     return ports
 
 
-def resolve(module, docker, specs):
-    params = module.params
+def resolve(params, docker, specs):
     addresses = {}
     for alias, value in (params["addresses"] or {}).items():
         try:
@@ -253,17 +268,10 @@ def resolve(module, docker, specs):
             raise LinkError(
                 "%s: container %s has no IPv4 address on the default bridge; give one in addresses.%s" % (where, name, alias)
             )
-        ports = resolve_ports(info, address, params["published"], host_address, where)
-        resolved.append(
-            dict(
-                name=info["Name"].lstrip("/"),
-                alias=alias,
-                address=address,
-                ports=ports,
-                env=(info.get("Config") or {}).get("Env") or [],
-                hostname=(info.get("Config") or {}).get("Hostname") or "",
-            )
-        )
+        resolved.append(dict(
+            name=info["Name"].lstrip("/"), alias=alias, address=address,
+            ports=resolve_ports(info, address, params["published"], host_address, where),
+            env=(info.get("Config") or {}).get("Env") or [], hostname=(info.get("Config") or {}).get("Hostname") or ""))
     return resolved
 
 
@@ -275,14 +283,93 @@ def read_file(path):
         return None
 
 
-def write_file(module, path, content):
-    directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        module.fail_json(msg="dest %s: folder %s does not exist; create it first" % (path, directory))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(to_bytes(content))
-    module.atomic_move(tmp, path)
+class LinkEnv(Target):
+    """The link variables, read from the source containers; with dest, the file they are written to."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.dest = self.params["dest"]
+        if not self.params["recipient"].strip("/"):
+            raise InputError("recipient is empty; give the name of the container that receives the variables")
+        if self.dest and not os.path.isdir(os.path.dirname(self.dest) or "."):
+            raise InputError("dest %s: folder %s does not exist; create it first" % (self.dest, os.path.dirname(self.dest)))
+        _converge.require(module, HAS_DOCKER, "docker (the Docker SDK for Python)", DOCKER_IMPORT_ERROR)
+        self.docker = DockerAccess(self.params)
+
+    def read(self):
+        params = self.params
+        self.algorithm = params["algorithm"] if params["algorithm"] != "auto" else algorithm_for(self.docker.version())
+        self.links = resolve(params, self.docker, params["links"])
+        pairs = []
+        for link in self.links:
+            pairs += link_env(params["recipient"], link["alias"], link["ports"], link["env"], self.algorithm)
+        self.env = as_dict(pairs)
+        self.content = render(self.env, params["format"]) if self.dest else None
+        return dict(content=read_file(self.dest)) if self.dest else None
+
+    def plan(self, before):
+        if not self.dest:
+            return []
+        steps = [Step("write", self.dest, {})] if before["content"] != self.content else []
+        if self.attributes_differ(before["content"] is not None):
+            steps.append(Step("set-attributes", self.dest, {}))
+        return steps
+
+    def attributes_differ(self, exists):
+        """Whether mode, owner or group differ from the file options (asked of Ansible in check mode)."""
+        args = self.module.load_file_common_arguments(self.params, path=self.dest)
+        if not exists:
+            return any(args.get(key) is not None for key in ("mode", "owner", "group", "seuser", "serole", "setype", "selevel"))
+        check_mode, self.module.check_mode = self.module.check_mode, True
+        self.attributes = dict(before=dict(path=self.dest), after=dict(path=self.dest))
+        try:
+            return self.module.set_fs_attributes_if_different(args, False, diff=self.attributes)
+        finally:
+            self.module.check_mode = check_mode
+
+    def predict(self, before, steps):
+        return dict(content=self.content) if self.dest else None
+
+    def apply(self, steps):
+        for step in steps:
+            _converge.dispatch(self, step)
+
+    def do_write(self, step):
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.dest) or ".", prefix=".%s." % os.path.basename(self.dest))
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(to_bytes(self.content))
+        self.module.atomic_move(tmp, self.dest)
+
+    def do_set_attributes(self, step):
+        self.module.set_fs_attributes_if_different(self.module.load_file_common_arguments(self.params, path=self.dest), False)
+
+    def describe(self, step):
+        return "%s %s" % ("write" if step.kind == "write" else "set mode, owner and group of", step.name)
+
+    def view(self, state):
+        return (state or {}).get("content") or ""
+
+    def diff(self, before, after):
+        """The file's content, then (when they differ) its attributes, as Ansible's file modules show them."""
+        diffs = [dict(before=self.view(before), after=self.view(after), before_header=self.dest or "", after_header=self.dest or "")]
+        attributes = getattr(self, "attributes", None)
+        if attributes and attributes["before"] != attributes["after"]:
+            diffs.append(attributes)
+        return diffs
+
+    def result(self, after):
+        result = dict(
+            env=self.env, algorithm=self.algorithm,
+            hosts=[hosts_line(link["address"], link["alias"], link["hostname"], link["name"]) for link in self.links if link["address"]],
+            links=[dict(name=link["name"], alias=link["alias"], address=link["address"],
+                        ports=["%d/%s" % (p.num, p.proto) for p in link["ports"]]) for link in self.links])
+        if self.dest:
+            result["dest"] = self.dest
+        return result
+
+    def close(self):
+        self.docker.close()
 
 
 def main():
@@ -295,56 +382,9 @@ def main():
         host_address=dict(type="str"),
         dest=dict(type="path"),
         format=dict(type="str", default="env", choices=["env", "shell"]),
-    )
-    argument_spec.update(DOCKER_ARGUMENT_SPEC)
+        **DOCKER_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, add_file_common_args=True)
-    params = module.params
-    if not params["recipient"].strip("/"):
-        module.fail_json(msg="recipient is empty; give the name of the container that receives the variables")
-
-    docker = DockerAccess(module)
-    try:
-        algorithm = params["algorithm"] if params["algorithm"] != "auto" else algorithm_for(docker.version())
-        links = resolve(module, docker, params["links"])
-        pairs = []
-        for link in links:
-            pairs += link_env(params["recipient"], link["alias"], link["ports"], link["env"], algorithm)
-        env = as_dict(pairs)
-        content = render(env, params["format"]) if params["dest"] else None
-    except LinkError as exc:
-        module.fail_json(msg=str(exc))
-
-    hosts = [hosts_line(link["address"], link["alias"], link["hostname"], link["name"]) for link in links if link["address"]]
-    result = dict(
-        changed=False,
-        env=env,
-        hosts=hosts,
-        algorithm=algorithm,
-        links=[
-            dict(name=link["name"], alias=link["alias"], address=link["address"],
-                 ports=["%d/%s" % (p.num, p.proto) for p in link["ports"]])
-            for link in links
-        ],
-    )
-
-    if params["dest"]:
-        dest = params["dest"]
-        before = read_file(dest)
-        result["dest"] = dest
-        diffs = [dict(before=before or "", after=content, before_header=dest, after_header=dest)]
-        if before != content:
-            result["changed"] = True
-            if not module.check_mode:
-                write_file(module, dest, content)
-        if os.path.exists(dest):
-            # Mode, owner and group as the file options ask (in check mode only predicted).
-            attributes = dict(before=dict(path=dest), after=dict(path=dest))
-            file_args = module.load_file_common_arguments(params, path=dest)
-            result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=attributes)
-            if attributes["before"] != attributes["after"]:
-                diffs.append(attributes)
-        result["diff"] = diffs
-    module.exit_json(**result)
+    _converge.run(module, LinkEnv)
 
 
 if __name__ == "__main__":

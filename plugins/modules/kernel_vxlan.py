@@ -27,8 +27,14 @@ author:
   - encompass.netlab maintainers (@encompass)
 extends_documentation_fragment:
   - encompass.netlab.attributes
-  - encompass.netlab.attributes.ALL
   - encompass.netlab.attributes.ACTIONGROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
 options:
   name:
     description: The VXLAN device's name (at most 15 characters).
@@ -67,7 +73,10 @@ options:
     description: A Linux bridge (for example V(docker0)) the device joins.
     type: str
   mtu:
-    description: The device's MTU, 68 to 65535 (the underlay's MTU minus 50 for IPv4).
+    description:
+      - The device's MTU, 68 to 65535 (the underlay's MTU minus 50 for IPv4).
+      - Unset leaves an existing device's MTU; a new one gets the kernel's choice, which check mode predicts too
+        (the underlay's MTU minus 50, or 70 over IPv6, with O(underlay_interface); else 1500).
     type: int
   state:
     description: V(present) makes the device match; V(absent) removes it.
@@ -149,165 +158,97 @@ changes:
 """
 
 import ipaddress
-import re
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.encompass.netlab.plugins.module_utils import _converge
 from ansible_collections.encompass.netlab.plugins.module_utils import _netlink as netlink
-
-MARKER = "encompass.netlab:kernel_vxlan"
-IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
-IMMUTABLE = ("vni", "port", "local_ip", "underlay_interface", "learning")
-
-
-class VxlanError(Exception):
-    """Bad input or a device this module must not touch; the message names the object and the fix."""
+from ansible_collections.encompass.netlab.plugins.module_utils._converge import Target
+from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError, NetlabError
+from ansible_collections.encompass.netlab.plugins.module_utils._vxlan import MARKER, describe, kernel_mtu, plan, public, state_after, validate
 
 
-def validate(params, local_addresses=None):
-    """Check the arguments; return the normalised local address (or None) and peer list."""
-    name = params["name"]
-    if not IFNAME.match(name) or name in (".", ".."):
-        raise VxlanError("%r is not a valid interface name (1 to 15 of letters, digits, '_', '.', '-')" % name)
-    if not 0 <= params["vni"] <= 16777215:
-        raise VxlanError("vni %d is out of range 0 to 16777215" % params["vni"])
-    if not 1 <= params["port"] <= 65535:
-        raise VxlanError("port %d is out of range 1 to 65535" % params["port"])
-    if params["mtu"] is not None and not 68 <= params["mtu"] <= 65535:
-        raise VxlanError("mtu %d is out of range 68 to 65535" % params["mtu"])
-    local = None
-    if params["local_ip"]:
+class VxlanDevice(Target):
+    def __init__(self, module):
+        self.params = params = module.params
+        self.name = params["name"]
         try:
-            local = ipaddress.ip_address(params["local_ip"])
-        except ValueError:
-            raise VxlanError("local_ip %r is not an IP address" % params["local_ip"]) from None
-        if local_addresses is not None and str(local) not in local_addresses:
-            raise VxlanError("local_ip %s is not an address of this host; give one of its own addresses" % local)
-    peers = []
-    for raw in params["remote_ips"]:
-        try:
-            peer = ipaddress.ip_address(str(raw).strip())
-        except ValueError:
-            raise VxlanError("remote_ips: %r is not an IP address" % (raw,)) from None
-        if local is not None and peer == local:
-            raise VxlanError("remote_ips: %s is this host's own local_ip; list only the peers" % peer)
-        if peer not in peers:
-            peers.append(peer)
-    families = {p.version for p in peers} | ({local.version} if local is not None else set())
-    if len(families) > 1:
-        raise VxlanError("remote_ips and local_ip mix IPv4 and IPv6; one VXLAN device carries one family")
-    return (str(local) if local is not None else None), [str(p) for p in sorted(peers)]
+            local_ip, peers = validate(params, netlink.local_addresses())
+            if params["state"] == "present":
+                for option in ("attach_to", "underlay_interface"):
+                    if params[option] and not netlink.link_exists(params[option]):
+                        raise InputError("%s %s: no such interface" % (option, params[option]))
+                if params["attach_to"] and not netlink.is_linux_bridge(params["attach_to"]):
+                    raise InputError("attach_to %s is not a Linux bridge" % params["attach_to"])
+        except InputError as exc:
+            raise InputError("kernel_vxlan %s: %s" % (self.name, exc)) from None
+        self.desired = dict(name=self.name, vni=params["vni"], port=params["port"], local_ip=local_ip,
+                            underlay_interface=params["underlay_interface"] or None, learning=params["learning"],
+                            mtu=params["mtu"], master=params["attach_to"] or None, peers=peers)
 
-
-def plan(current, desired, state, exclusive):
-    """The operations that take the device from current (read_vxlan) to desired; pure logic."""
-    name = desired["name"]
-    if current is not None:
-        if current["kind"] != "vxlan":
-            raise VxlanError("%s exists and is not a VXLAN device (%s); choose another name"
-                             % (name, current["kind"] or "a plain interface"))
-        if current["alias"] != MARKER:
-            raise VxlanError("%s is a VXLAN device this module did not make; remove it (ip link del %s) or choose"
-                             " another name" % (name, name))
-    if state == "absent":
-        return [("delete", name, {})] if current is not None else []
-
-    ops = []
-    fresh = current is None or any(current[key] != desired[key] for key in IMMUTABLE)
-    if fresh:
+    def read(self):
+        current = netlink.read_vxlan(self.name)
         if current is not None:
-            changed = [key for key in IMMUTABLE if current[key] != desired[key]]
-            ops.append(("delete", name, {"reason": ", ".join(changed)}))
-        ops.append(("create", name, {key: desired[key] for key in IMMUTABLE}))
-        current = dict(mtu=None, master=None, up=False, peers=[])
-    if desired["mtu"] is not None and current["mtu"] != desired["mtu"]:
-        ops.append(("set-mtu", name, {"mtu": desired["mtu"]}))
-    if desired["master"] and current["master"] != desired["master"]:
-        ops.append(("attach", name, {"master": desired["master"]}))
-    if not current["up"]:
-        ops.append(("up", name, {}))
-    for peer in desired["peers"]:
-        if peer not in current["peers"]:
-            ops.append(("add-peer", name, {"peer": peer}))
-    if exclusive:
-        for peer in current["peers"]:
-            if peer not in desired["peers"]:
-                ops.append(("del-peer", name, {"peer": peer}))
-    return ops
+            current["name"] = self.name
+        return current
 
+    def plan(self, before):
+        try:
+            return plan(before, self.desired, self.params["state"], self.params["exclusive"])
+        except InputError as exc:
+            raise InputError("kernel_vxlan %s: %s" % (self.name, exc)) from None
 
-def describe(op):
-    kind, name, detail = op
-    if kind == "create":
-        text = "create %s: vni=%d port=%d" % (name, detail["vni"], detail["port"])
-        if detail["local_ip"]:
-            text += " local=%s" % detail["local_ip"]
-        if detail["underlay_interface"]:
-            text += " dev=%s" % detail["underlay_interface"]
-        return text + ("" if detail["learning"] else " nolearning")
-    if kind == "delete":
-        return "remove %s" % name + (" (to change %s)" % detail["reason"] if detail.get("reason") else "")
-    if kind == "set-mtu":
-        return "set mtu %d on %s" % (detail["mtu"], name)
-    if kind == "attach":
-        return "attach %s to %s" % (name, detail["master"])
-    if kind == "up":
-        return "bring %s up" % name
-    return "%s peer %s on %s" % ("add" if kind == "add-peer" else "remove", detail["peer"], name)
+    def predict(self, before, steps):
+        underlay = self.desired["underlay_interface"]
+        family = ipaddress.ip_address(self.desired["local_ip"] or (self.desired["peers"] or ["0.0.0.0"])[0]).version
+        return state_after(before, steps, self.desired, kernel_mtu(netlink.mtu_of(underlay) if underlay else None, family))
 
+    def apply(self, steps):
+        """Apply the steps; on failure remove a device this run created."""
+        created = False
+        try:
+            for step in steps:
+                _converge.dispatch(self, step)
+                created = created or step.kind == "create"
+        except NetlabError as exc:
+            if created:
+                netlink.delete_link(self.name)
+            raise NetlabError("kernel_vxlan %s: %s.%s" % (self.name, exc, " A device this run created was removed." if created else "")) from None
 
-def public(state):
-    if state is None or state.get("kind") != "vxlan":
-        return None
-    keys = ("name", "vni", "port", "local_ip", "underlay_interface", "learning", "mtu", "master", "peers")
-    return {key: state.get(key) for key in keys}
+    def do_create(self, step):
+        detail = step.detail
+        netlink.add_vxlan(step.name, detail["vni"], detail["port"], detail["local_ip"], detail["underlay_interface"],
+                          detail["learning"], alias=MARKER)
 
+    def do_delete(self, step):
+        netlink.delete_link(step.name)
 
-def state_after(current, ops, desired):
-    """The device as it is after ops (what check mode reports)."""
-    if any(op[0] == "delete" for op in ops) and not any(op[0] == "create" for op in ops):
-        return None
-    after = dict(current) if current is not None and not any(op[0] == "create" for op in ops) else dict(
-        kind="vxlan", peers=[], mtu=1500 if desired["mtu"] is None else desired["mtu"], master=None)
-    after["name"] = desired["name"]
-    for kind, dummy, detail in ops:
-        if kind == "create":
-            after.update(detail)
-        elif kind == "set-mtu":
-            after["mtu"] = detail["mtu"]
-        elif kind == "attach":
-            after["master"] = detail["master"]
-        elif kind == "add-peer":
-            after["peers"] = after["peers"] + [detail["peer"]]
-        elif kind == "del-peer":
-            after["peers"] = [p for p in after["peers"] if p != detail["peer"]]
-    after["peers"] = sorted(after["peers"], key=ipaddress.ip_address)
-    return after
+    def do_set_mtu(self, step):
+        netlink.set_mtu(step.name, step.detail["mtu"])
 
+    def do_attach(self, step):
+        netlink.set_master(step.name, step.detail["master"])
 
-def apply(ops):
-    """Apply ops; on failure remove a device this run created and re-raise."""
-    created = False
-    try:
-        for kind, name, detail in ops:
-            if kind == "delete":
-                netlink.delete_link(name)
-            elif kind == "create":
-                netlink.add_vxlan(name, detail["vni"], detail["port"], detail["local_ip"], detail["underlay_interface"],
-                                  detail["learning"], alias=MARKER)
-                created = True
-            elif kind == "set-mtu":
-                netlink.set_mtu(name, detail["mtu"])
-            elif kind == "attach":
-                netlink.set_master(name, detail["master"])
-            elif kind == "up":
-                netlink.set_up(name)
-            else:
-                netlink.fdb_peer(name, detail["peer"], add=kind == "add-peer")
-    except netlink.NetlinkFailure:
-        if created:
-            netlink.delete_link(ops[0][1])
-        raise
+    def do_up(self, step):
+        netlink.set_up(step.name)
+
+    def do_add_peer(self, step):
+        netlink.fdb_peer(step.name, step.detail["peer"], add=True)
+
+    def do_del_peer(self, step):
+        netlink.fdb_peer(step.name, step.detail["peer"], add=False)
+
+    def settle(self, predicted):
+        return self.read()
+
+    def describe(self, step):
+        return describe(step)
+
+    def view(self, state):
+        return public(state) or {}
+
+    def result(self, after):
+        return dict(device=public(after))
 
 
 def main():
@@ -327,48 +268,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    name = params["name"]
-    if not netlink.HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib("pyroute2"), exception=netlink.PYROUTE2_IMPORT_ERROR)
-    try:
-        local_ip, peers = validate(params, netlink.local_addresses())
-        if params["state"] == "present":
-            for option in ("attach_to", "underlay_interface"):
-                device = params[option]
-                if device and not netlink.link_exists(device):
-                    raise VxlanError("%s %s: no such interface" % (option, device))
-            if params["attach_to"] and not netlink.is_linux_bridge(params["attach_to"]):
-                raise VxlanError("attach_to %s is not a Linux bridge" % params["attach_to"])
-        desired = dict(
-            name=name, vni=params["vni"], port=params["port"],
-            local_ip=local_ip,
-            underlay_interface=params["underlay_interface"] or None, learning=params["learning"],
-            mtu=params["mtu"], master=params["attach_to"] or None, peers=peers,
-        )
-        current = netlink.read_vxlan(name)
-        if current is not None:
-            current["name"] = name
-        ops = plan(current, desired, params["state"], params["exclusive"])
-    except (VxlanError, netlink.NetlinkFailure) as exc:
-        module.fail_json(msg="kernel_vxlan %s: %s" % (name, exc))
-
-    after = state_after(current, ops, desired)
-    if ops and not module.check_mode:
-        try:
-            apply(ops)
-        except netlink.NetlinkFailure as exc:
-            module.fail_json(msg="kernel_vxlan %s: %s. A device this run created was removed." % (name, exc),
-                             changes=[describe(op) for op in ops])
-        after = netlink.read_vxlan(name)
-        if after is not None:
-            after["name"] = name
-    module.exit_json(
-        changed=bool(ops),
-        device=public(after),
-        changes=[describe(op) for op in ops],
-        diff=dict(before=public(current) or {}, after=public(after) or {}),
-    )
+    _converge.require(module, netlink.HAS_PYROUTE2, "pyroute2", netlink.PYROUTE2_IMPORT_ERROR)
+    _converge.run(module, VxlanDevice)
 
 
 if __name__ == "__main__":

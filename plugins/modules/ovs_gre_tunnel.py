@@ -27,8 +27,15 @@ author:
   - encompass.netlab maintainers (@encompass)
 extends_documentation_fragment:
   - encompass.netlab.attributes
-  - encompass.netlab.attributes.ALL
   - encompass.netlab.attributes.ACTIONGROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: The diff shows the bridge, the tunnels, the Linux bridge it joins and the underlay plumbing.
+  idempotent:
+    support: full
 options:
   bridge:
     description: The Open vSwitch bridge; created when missing (with O(state=present)).
@@ -106,7 +113,7 @@ options:
     type: str
     default: br-phy
   ovsdb:
-    description: The OVSDB server's address.
+    description: The Open vSwitch database's address (V(unix:PATH), V(tcp:HOST:PORT), V(ssl:HOST:PORT)).
     type: str
     default: unix:/var/run/openvswitch/db.sock
   timeout:
@@ -196,22 +203,16 @@ changes:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.encompass.netlab.plugins.module_utils import _converge
 from ansible_collections.encompass.netlab.plugins.module_utils import _netlink as netlink
 from ansible_collections.encompass.netlab.plugins.module_utils import _ovsdb
+from ansible_collections.encompass.netlab.plugins.module_utils import _validate as valid
+from ansible_collections.encompass.netlab.plugins.module_utils._converge import Step, Target
+from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError, OvsdbError
 from ansible_collections.encompass.netlab.plugins.module_utils._ovs_tunnel import (
-    IFNAME,
-    MANAGER,
-    TunnelError,
-    describe,
-    plan,
-    plan_underlay,
-    state_after,
-    validate,
-)
-
-TUNNEL_OPS = ("add-bridge", "set-bridge", "set-mtu", "add-tunnel", "set-tunnel", "del-tunnel", "del-bridge")
+    MANAGER, TUNNEL_OPS, describe, plan, plan_underlay, spanning_tree_turned_off, state_after, validate)
 
 PEER_KEY = "encompass-netlab-peer"
 
@@ -226,13 +227,8 @@ def read_state(db, bridge_name, names):
     row = db.find("Bridge", bridge_name)
     if row is not None:
         internal = db.find("Interface", bridge_name)
-        bridge = dict(
-            name=bridge_name,
-            datapath_type=row.datapath_type or "system",
-            stp=bool(row.stp_enable),
-            rstp=bool(row.rstp_enable),
-            mtu=_ovsdb.single(internal.mtu_request) if internal is not None else None,
-        )
+        bridge = dict(name=bridge_name, datapath_type=row.datapath_type or "system", stp=bool(row.stp_enable),
+                      rstp=bool(row.rstp_enable), mtu=_ovsdb.single(internal.mtu_request) if internal is not None else None)
     tunnels = {}
     for port in db.rows("Port"):
         managed = port.external_ids.get(_ovsdb.MANAGED_BY) == MANAGER
@@ -240,145 +236,225 @@ def read_state(db, bridge_name, names):
             continue
         iface = port.interfaces[0] if len(port.interfaces) == 1 else None
         options = dict(iface.options) if iface is not None else {}
-        tunnels[port.name] = dict(
-            peer=port.external_ids.get(PEER_KEY, options.get("remote_ip")),
-            type=iface.type if iface is not None else "",
-            options=options,
-            managed=managed,
-            bridge=owner.get(port.uuid),
-        )
+        tunnels[port.name] = dict(peer=port.external_ids.get(PEER_KEY, options.get("remote_ip")),
+                                  type=iface.type if iface is not None else "", options=options,
+                                  managed=managed, bridge=owner.get(port.uuid))
     return bridge, tunnels
 
 
-def apply_ovsdb(db, ops, bridge_name):
-    """Apply the database operations in one transaction and wait for ovs-vswitchd."""
-    db_ops = [op for op in ops if op[0] in TUNNEL_OPS]
-    if not db_ops:
-        return
+def public(tunnels_by_name):
+    return {n: dict(peer=t["peer"], type=t["type"], options=t["options"]) for n, t in sorted(tunnels_by_name.items())}
 
-    def build(txn, idl):
-        root = db.root()
-        bridge = db.find("Bridge", bridge_name)
-        internal = db.find("Interface", bridge_name)
-        for kind, name, detail in db_ops:
-            if kind == "add-bridge":
-                bridge, internal = _ovsdb.insert_bridge(txn, idl, root, bridge_name, detail["datapath_type"],
-                                                        {_ovsdb.MANAGED_BY: MANAGER})
-            elif kind == "set-bridge":
-                for column, value in detail.items():
-                    setattr(bridge, {"stp": "stp_enable", "rstp": "rstp_enable"}.get(column, column), value)
-            elif kind == "set-mtu":
-                internal.mtu_request = [detail["mtu_request"]]
-            elif kind == "add-tunnel":
-                port, dummy_iface = _ovsdb.insert_port(txn, idl, name, detail["type"], detail["options"],
-                                                       {_ovsdb.MANAGED_BY: MANAGER, PEER_KEY: detail["peer"]})
-                bridge.addvalue("ports", port)
-            elif kind == "set-tunnel":
-                iface = db.find("Interface", name)
-                if "type" in detail:
-                    iface.type = detail["type"]
-                if "options" in detail:
-                    iface.options = detail["options"]
-            elif kind == "del-tunnel":
-                port = db.find("Port", name)
-                bridge.delvalue("ports", port)
-                port.delete()
-            elif kind == "del-bridge":
-                root.delvalue("bridges", bridge)
+
+class TunnelSet(Target):
+    """One OVS bridge, its tunnel ports, the Linux bridge it joins and the userspace underlay plumbing."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = params = module.params
+        self.db = None
+        self.name = params["bridge"]
+        self.datapath = params["datapath_type"]
+        if self.datapath == "auto":
+            self.datapath = "system" if os.path.isdir("/sys/module/openvswitch") else "netdev"
+        present = params["state"] == "present"
+        try:
+            self.peers, self.tunnels = validate(params, netlink.local_addresses() if netlink.HAS_PYROUTE2 else None)
+            self.attach_to = params["attach_to"] if present else None
+            if self.attach_to:
+                _converge.require(module, netlink.HAS_PYROUTE2, "pyroute2", netlink.PYROUTE2_IMPORT_ERROR)
+                if not netlink.link_exists(self.attach_to):
+                    raise InputError("attach_to %s: no such interface; create the Linux bridge first" % self.attach_to)
+                if not netlink.is_linux_bridge(self.attach_to):
+                    raise InputError("attach_to %s is not a Linux bridge (an OVS bridge or a plain interface?)" % self.attach_to)
+            self.nic = params["underlay_interface"] if present and self.datapath == "netdev" else None
+            if self.nic:
+                _converge.require(module, netlink.HAS_PYROUTE2, "pyroute2", netlink.PYROUTE2_IMPORT_ERROR)
+                valid.ifname(params["underlay_bridge"], "underlay_bridge")
+                if params["underlay_bridge"] == self.name:
+                    raise InputError("underlay_bridge %r must be another name than the bridge" % params["underlay_bridge"])
+                if not netlink.link_exists(self.nic):
+                    raise InputError("underlay_interface %s: no such interface" % self.nic)
+        except InputError as exc:
+            raise InputError("bridge %s: %s" % (self.name, exc)) from None
+        self.db = _ovsdb.Ovsdb(params["ovsdb"], params["timeout"])
+        self.desired = dict(bridge=dict(name=self.name, datapath_type=self.datapath, stp=params["stp"], rstp=params["rstp"],
+                                        mtu=params["mtu"]),
+                            tunnels={name: dict(t) for name, t in self.tunnels.items()})
+
+    def read(self):
+        self.before_bridge, self.current_tunnels = read_state(self.db, self.name, set(self.tunnels))
+        self.underlay = self.read_underlay() if self.nic else None
+        return self.state(self.before_bridge, self.current_tunnels, netlink.master_of(self.name) if self.attach_to else None)
+
+    def read_underlay(self):
+        bridge = self.params["underlay_bridge"]
+        row = self.db.find("Bridge", bridge)
+        return dict(exists=row is not None, datapath_type=(row.datapath_type or "system") if row is not None else None,
+                    has_nic=row is not None and any(port.name == self.nic for port in row.ports),
+                    nic_addresses=netlink.ipv4_addresses(self.nic), bridge_addresses=netlink.ipv4_addresses(bridge),
+                    gateways=netlink.default_gateways(self.nic), arp_ignore=netlink.arp_ignore(self.nic))
+
+    def state(self, bridge, tunnels, attached):
+        view = dict(bridge=bridge, tunnels=public({n: t for n, t in tunnels.items() if t["managed"] and t.get("bridge") == self.name}))
+        if self.attach_to:
+            view["attached_to"] = attached
+        if self.nic:
+            view["underlay"] = dict(bridge=self.params["underlay_bridge"], nic=self.nic, addresses=self.underlay["bridge_addresses"]
+                                    if self.underlay["exists"] else [], arp_ignore=self.underlay["arp_ignore"] >= 1)
+        return view
+
+    def plan(self, before):
+        try:
+            steps = plan(dict(bridge=self.before_bridge, tunnels=self.current_tunnels), self.desired, self.params)
+            if self.nic:
+                steps = plan_underlay(self.underlay, self.nic, self.params["underlay_bridge"]) + steps
+        except InputError as exc:
+            raise InputError("bridge %s: %s" % (self.name, exc)) from None
+        if self.attach_to and (self.before_bridge is None or before["attached_to"] != self.attach_to or not netlink.is_up(self.name)):
+            steps.append(Step("attach", self.name, {"master": self.attach_to}))
+        self.after_bridge, after_tunnels = state_after(dict(bridge=self.before_bridge, tunnels=self.current_tunnels), steps, self.desired)
+        self.after_tunnels = {n: t for n, t in after_tunnels.items() if t.get("bridge") == self.name}
+        if self.params["state"] == "present" and spanning_tree_turned_off(steps, self.before_bridge) and self.after_tunnels:
+            steps.append(Step("remake-tunnels", self.name, {"names": sorted(self.after_tunnels)}))
+        return steps
+
+    def predict(self, before, steps):
+        after = self.state(self.after_bridge, self.after_tunnels, self.attach_to)
+        if self.nic:
+            moved = [a for s in steps if s.kind == "move-addresses" for a in s.detail["addresses"]]
+            after["underlay"].update(addresses=sorted(set(after["underlay"]["addresses"] + moved)), arp_ignore=True)
+        return after
+
+    def apply(self, steps):
+        try:
+            self.apply_underlay([s for s in steps if s.kind not in TUNNEL_OPS + ("attach", "remake-tunnels")])
+            self.apply_ovsdb(steps)
+            if any(s.kind == "remake-tunnels" for s in steps):
+                # Open vSwitch 3.1 (userspace datapath, measured) kept tunnel ports that had taken part in RSTP from
+                # forwarding after RSTP was turned off; ports deleted and added in separate transactions forward.
+                tunnels = sorted(self.after_tunnels.items())
+                self.apply_ovsdb([Step("del-tunnel", n, t) for n, t in tunnels])
+                self.apply_ovsdb([Step("add-tunnel", n, t) for n, t in tunnels])
+            bad = self.refused(steps)
+            if bad:
+                self.undo(steps)
+                hint = ("; the kernel datapath needs the openvswitch module, use datapath_type: netdev where it is missing"
+                        if self.datapath == "system" else "")
+                raise OvsdbError("bridge %s: the datapath (%s) refused %s%s. What this run added was removed."
+                                 % (self.name, self.datapath, ", ".join(bad), hint))
+            if any(s.kind == "attach" for s in steps):
+                netlink.wait_link(self.name, self.params["timeout"])
+                netlink.set_master(self.name, self.attach_to)
+        except OvsdbError as exc:
+            raise OvsdbError(str(exc) if str(exc).startswith("bridge ") else "bridge %s: %s" % (self.name, exc)) from None
+
+    def apply_underlay(self, steps):
+        """Make the underlay bridge (OVSDB), then move the addresses onto it (netlink)."""
+        for step in steps:
+            _converge.dispatch(self, step)
+
+    def do_add_underlay(self, step):
+        def build(txn, idl):
+            nic_port, dummy_iface = _ovsdb.insert_port(txn, idl, step.detail["nic"])
+            if step.kind == "add-underlay-port":
+                self.db.find("Bridge", step.name).addvalue("ports", nic_port)
+            else:
+                _ovsdb.insert_bridge(txn, idl, self.db.root(), step.name, "netdev", {_ovsdb.MANAGED_BY: MANAGER}, [nic_port])
+
+        self.db.transact(build)
+        missing = self.db.wait_ofports([step.name, step.detail["nic"]])
+        if missing:
+            raise OvsdbError("the datapath (netdev) refused %s of underlay bridge %s" % (", ".join(missing), step.name))
+        netlink.wait_link(step.name, self.params["timeout"])
+
+    do_add_underlay_port = do_add_underlay
+
+    def do_move_addresses(self, step):
+        netlink.move_ipv4(step.name, step.detail["to"], step.detail["addresses"], step.detail["gateways"])
+
+    def do_arp_ignore(self, step):
+        netlink.set_arp_ignore(step.name)
+
+    def apply_ovsdb(self, steps):
+        """Apply the database steps in one transaction and wait for ovs-vswitchd."""
+        db_steps = [s for s in steps if s.kind in TUNNEL_OPS]
+        if db_steps:
+            self.db.transact(lambda txn, idl: [_converge.dispatch(self, step, txn, idl, prefix="db_") for step in db_steps])
+
+    # Database steps, inside apply_ovsdb's one transaction.
+    def db_add_bridge(self, txn, idl, step):
+        _ovsdb.insert_bridge(txn, idl, self.db.root(), self.name, step.detail["datapath_type"], {_ovsdb.MANAGED_BY: MANAGER})
+
+    def db_set_bridge(self, txn, idl, step):
+        bridge = self.db.find("Bridge", self.name)
+        for column, value in step.detail.items():
+            setattr(bridge, {"stp": "stp_enable", "rstp": "rstp_enable"}.get(column, column), value)
+
+    def db_set_mtu(self, txn, idl, step):
+        self.db.find("Interface", self.name).mtu_request = [step.detail["mtu_request"]]
+
+    def db_add_tunnel(self, txn, idl, step):
+        port, dummy_iface = _ovsdb.insert_port(txn, idl, step.name, step.detail["type"], step.detail["options"],
+                                               {_ovsdb.MANAGED_BY: MANAGER, PEER_KEY: step.detail["peer"]})
+        self.db.find("Bridge", self.name).addvalue("ports", port)
+
+    def db_set_tunnel(self, txn, idl, step):
+        iface = self.db.find("Interface", step.name)
+        for column in ("type", "options"):
+            if column in step.detail:
+                setattr(iface, column, step.detail[column])
+
+    def db_del_tunnel(self, txn, idl, step):
+        _ovsdb.delete_port(self.db, self.db.find("Port", step.name))
+
+    def db_del_bridge(self, txn, idl, step):
+        bridge = self.db.find("Bridge", self.name)
+        self.db.root().delvalue("bridges", bridge)
+        bridge.delete()
+
+    def refused(self, steps):
+        """What the datapath did not take: the bridge's internal interface and new or changed tunnels."""
+        names = [self.name] if any(s.kind in ("add-bridge", "set-bridge") for s in steps) else []
+        names += [s.name for s in steps if s.kind in ("add-tunnel", "set-tunnel")]
+        names += [n for s in steps if s.kind == "remake-tunnels" for n in s.detail["names"]]
+        bad = []
+        for name in self.db.wait_ofports(names):
+            row = self.db.find("Interface", name)
+            error = _ovsdb.single(row.error, "") if row is not None else "missing"
+            bad.append("%s (%s)" % (name, error or "no OpenFlow port"))
+        return bad
+
+    def undo(self, steps):
+        """Remove what this run added after the datapath refused it; restore a changed datapath type."""
+        db = self.db
+
+        def build(txn, idl):
+            del txn, idl
+            bridge = db.find("Bridge", self.name)
+            if bridge is None:
+                return
+            if any(s.kind == "add-bridge" for s in steps):
+                db.root().delvalue("bridges", bridge)
                 bridge.delete()
+                return
+            for step in steps:
+                if step.kind == "add-tunnel":
+                    _ovsdb.delete_port(db, db.find("Port", step.name))
+            if self.before_bridge is not None and bridge.datapath_type != self.before_bridge["datapath_type"]:
+                bridge.datapath_type = self.before_bridge["datapath_type"]
 
-    db.transact(build)
+        db.transact(build, wait=False)
 
+    def describe(self, step):
+        return describe(step)
 
-def spanning_tree_turned_off(ops, before_bridge):
-    """True when ops turn STP or RSTP off on a bridge that had it on."""
-    if before_bridge is None:
-        return False
-    return any(kind == "set-bridge" and detail.get(column) is False and before_bridge.get(column)
-               for kind, dummy, detail in ops for column in ("stp", "rstp"))
+    def result(self, after):
+        return dict(bridge=after["bridge"], tunnels=after["tunnels"])
 
-
-def remake_tunnels(db, bridge_name, tunnels):
-    """Delete the tunnel ports, then add them again (two transactions, so each gets a new OpenFlow port).
-
-    Open vSwitch 3.1 (userspace datapath, measured) kept tunnel ports that had taken part in RSTP from
-    forwarding after RSTP was turned off on the bridge, whatever their role had been; new ports forward."""
-    apply_ovsdb(db, [("del-tunnel", name, tunnel) for name, tunnel in sorted(tunnels.items())], bridge_name)
-    apply_ovsdb(db, [("add-tunnel", name, tunnel) for name, tunnel in sorted(tunnels.items())], bridge_name)
-
-
-def read_underlay(db, nic, bridge):
-    row = db.find("Bridge", bridge)
-    return dict(
-        exists=row is not None,
-        datapath_type=(row.datapath_type or "system") if row is not None else None,
-        has_nic=row is not None and any(port.name == nic for port in row.ports),
-        nic_addresses=netlink.ipv4_addresses(nic),
-        bridge_addresses=netlink.ipv4_addresses(bridge),
-        gateways=netlink.default_gateways(nic),
-        arp_ignore=netlink.arp_ignore(nic),
-    )
-
-
-def apply_underlay(db, ops, timeout):
-    """Make the underlay bridge (OVSDB), then move the addresses onto it (netlink)."""
-    for kind, name, detail in ops:
-        if kind in ("add-underlay", "add-underlay-port"):
-            def build(txn, idl, kind=kind, name=name, detail=detail):
-                nic_port, dummy_iface = _ovsdb.insert_port(txn, idl, detail["nic"])
-                if kind == "add-underlay-port":
-                    db.find("Bridge", name).addvalue("ports", nic_port)
-                else:
-                    _ovsdb.insert_bridge(txn, idl, db.root(), name, "netdev", {_ovsdb.MANAGED_BY: MANAGER}, [nic_port])
-
-            db.transact(build)
-            missing = db.wait_ofports([name, detail["nic"]])
-            if missing:
-                raise _ovsdb.OvsdbError("the datapath (netdev) refused %s of underlay bridge %s" % (", ".join(missing), name))
-            netlink.wait_link(name, timeout)
-        elif kind == "move-addresses":
-            netlink.move_ipv4(name, detail["to"], detail["addresses"], detail["gateways"])
-        elif kind == "arp-ignore":
-            netlink.set_arp_ignore(name)
-
-
-def refused(db, ops, bridge_name):
-    """What the datapath did not take: the bridge's internal interface and new or changed tunnels."""
-    names = []
-    if any(op[0] in ("add-bridge", "set-bridge") for op in ops):
-        names.append(bridge_name)
-    names += [name for kind, name, dummy in ops if kind in ("add-tunnel", "set-tunnel")]
-    names += [name for kind, dummy, detail in ops if kind == "remake-tunnels" for name in detail["names"]]
-    bad = []
-    for name in db.wait_ofports(names):
-        row = db.find("Interface", name)
-        error = _ovsdb.single(row.error, "") if row is not None else "missing"
-        bad.append("%s (%s)" % (name, error or "no OpenFlow port"))
-    return bad
-
-
-def undo(db, ops, before_bridge, bridge_name):
-    """Remove what this run added after the datapath refused it; restore a changed datapath type."""
-    added = [name for kind, name, dummy in ops if kind == "add-tunnel"]
-
-    def build(txn, idl):
-        del txn, idl
-        bridge = db.find("Bridge", bridge_name)
-        if bridge is None:
-            return
-        if any(kind == "add-bridge" for kind, dummy, dummy2 in ops):
-            db.root().delvalue("bridges", bridge)
-            bridge.delete()
-            return
-        for name in added:
-            port = db.find("Port", name)
-            if port is not None:
-                bridge.delvalue("ports", port)
-                port.delete()
-        if before_bridge is not None and bridge.datapath_type != before_bridge["datapath_type"]:
-            bridge.datapath_type = before_bridge["datapath_type"]
-
-    db.transact(build, wait_vswitchd=False)
+    def close(self):
+        if self.db is not None:
+            self.db.close()
 
 
 def main():
@@ -404,105 +480,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    if not _ovsdb.HAS_OVS:
-        module.fail_json(msg=missing_required_lib("ovs (python-ovs)"), exception=_ovsdb.OVS_IMPORT_ERROR)
-    bridge_name = params["bridge"]
-    datapath = params["datapath_type"]
-    if datapath == "auto":
-        datapath = "system" if os.path.isdir("/sys/module/openvswitch") else "netdev"
-
-    try:
-        local = netlink.local_addresses() if netlink.HAS_PYROUTE2 else None
-        peers, tunnels = validate(params, local)
-        attach_to = params["attach_to"]
-        if attach_to and params["state"] == "present":
-            if not netlink.link_exists(attach_to):
-                raise TunnelError("attach_to %s: no such interface; create the Linux bridge first" % attach_to)
-            if not netlink.is_linux_bridge(attach_to):
-                raise TunnelError("attach_to %s is not a Linux bridge (an OVS bridge or a plain interface?)" % attach_to)
-            if not netlink.HAS_PYROUTE2:
-                module.fail_json(msg=missing_required_lib("pyroute2"), exception=netlink.PYROUTE2_IMPORT_ERROR)
-        nic = params["underlay_interface"]
-        if nic and params["state"] == "present" and datapath == "netdev":
-            if not netlink.HAS_PYROUTE2:
-                module.fail_json(msg=missing_required_lib("pyroute2"), exception=netlink.PYROUTE2_IMPORT_ERROR)
-            if not IFNAME.match(params["underlay_bridge"]) or params["underlay_bridge"] == bridge_name:
-                raise TunnelError("underlay_bridge %r must be a valid interface name other than the bridge" % params["underlay_bridge"])
-            if not netlink.link_exists(nic):
-                raise TunnelError("underlay_interface %s: no such interface" % nic)
-    except TunnelError as exc:
-        module.fail_json(msg="bridge %s: %s" % (bridge_name, exc))
-
-    try:
-        db = _ovsdb.Ovsdb(params["ovsdb"], params["timeout"])
-    except _ovsdb.OvsdbError as exc:
-        module.fail_json(msg=str(exc))
-
-    desired = dict(
-        bridge=dict(name=bridge_name, datapath_type=datapath, stp=params["stp"], rstp=params["rstp"], mtu=params["mtu"]),
-        tunnels={name: dict(t) for name, t in tunnels.items()},
-    )
-    try:
-        before_bridge, current_tunnels = read_state(db, bridge_name, set(tunnels))
-        current = dict(bridge=before_bridge, tunnels=current_tunnels)
-        ops = plan(current, desired, params)
-        if params["underlay_interface"] and params["state"] == "present" and datapath == "netdev":
-            ops = plan_underlay(read_underlay(db, params["underlay_interface"], params["underlay_bridge"]),
-                                params["underlay_interface"], params["underlay_bridge"]) + ops
-    except TunnelError as exc:
-        db.close()
-        module.fail_json(msg="bridge %s: %s" % (bridge_name, exc))
-
-    if params["state"] == "present" and attach_to:
-        if before_bridge is None or netlink.master_of(bridge_name) != attach_to or not netlink.is_up(bridge_name):
-            ops.append(("attach", bridge_name, {"master": attach_to}))
-
-    after_bridge, after_tunnels = state_after(current, ops, desired)
-    before_tunnels = {n: t for n, t in current_tunnels.items() if t["managed"] and t["bridge"] == bridge_name}
-    after_tunnels = {n: t for n, t in after_tunnels.items() if t.get("bridge") == bridge_name}
-    if params["state"] == "present" and spanning_tree_turned_off(ops, before_bridge) and after_tunnels:
-        ops.append(("remake-tunnels", bridge_name, {"names": sorted(after_tunnels)}))
-
-    if ops and not module.check_mode:
-        try:
-            apply_underlay(db, [op for op in ops if op[0] not in TUNNEL_OPS + ("attach", "remake-tunnels")], params["timeout"])
-            apply_ovsdb(db, ops, bridge_name)
-            if any(op[0] == "remake-tunnels" for op in ops):
-                remake_tunnels(db, bridge_name, after_tunnels)
-            bad = refused(db, ops, bridge_name)
-            if bad:
-                undo(db, ops, before_bridge, bridge_name)
-                hint = ""
-                if datapath == "system":
-                    hint = "; the kernel datapath needs the openvswitch module, use datapath_type: netdev where it is missing"
-                module.fail_json(
-                    msg="bridge %s: the datapath (%s) refused %s%s. What this run added was removed."
-                    % (bridge_name, datapath, ", ".join(bad), hint)
-                )
-            if any(op[0] == "attach" for op in ops):
-                netlink.wait_link(bridge_name, params["timeout"])
-                netlink.set_master(bridge_name, attach_to)
-        except (_ovsdb.OvsdbError, netlink.NetlinkFailure) as exc:
-            module.fail_json(msg="bridge %s: %s" % (bridge_name, exc), changes=[describe(op) for op in ops])
-        finally:
-            db.close()
-    else:
-        db.close()
-
-    def public(tunnels_by_name):
-        return {n: dict(peer=t["peer"], type=t["type"], options=t["options"]) for n, t in sorted(tunnels_by_name.items())}
-
-    module.exit_json(
-        changed=bool(ops),
-        bridge=after_bridge,
-        tunnels=public(after_tunnels),
-        changes=[describe(op) for op in ops],
-        diff=dict(
-            before=dict(bridge=before_bridge, tunnels=public(before_tunnels)),
-            after=dict(bridge=after_bridge, tunnels=public(after_tunnels)),
-        ),
-    )
+    _converge.require(module, _ovsdb.HAS_OVS, "ovs (python-ovs)", _ovsdb.OVS_IMPORT_ERROR)
+    _converge.run(module, TunnelSet)
 
 
 if __name__ == "__main__":

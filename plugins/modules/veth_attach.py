@@ -26,9 +26,16 @@ author:
   - encompass.netlab maintainers (@encompass)
 extends_documentation_fragment:
   - encompass.netlab.attributes
-  - encompass.netlab.attributes.ALL
   - encompass.netlab.attributes.ACTIONGROUP
   - encompass.netlab.docker
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: The diff shows every field a step can change, for every attachment and bridge, read back after the run.
+  idempotent:
+    support: full
 options:
   container:
     description: The container (name or id), looked up through the Docker API; it must run.
@@ -74,6 +81,17 @@ options:
   vlan:
     description: The access VLAN tag of the OVS port (only with an Open vSwitch bridge).
     type: int
+  external_ids:
+    description:
+      - The C(external_ids) of the host end's Open vSwitch interface (only with an Open vSwitch bridge), set
+        exactly; for example C(iface-id) binds the interface to an OVN logical switch port.
+    type: dict
+  tx_checksum_offload:
+    description:
+      - Turn TX checksum offload of the container's end on or off; unset leaves it as the kernel made it.
+      - Off is needed where the Open vSwitch userspace datapath carries TCP to an OVN logical port, because the
+        packets would leave with checksums nobody computes.
+    type: bool
   link_type:
     description: V(veth) (a pair with one end on O(bridge)) or V(macvlan) (a device on O(parent), mode bridge).
     type: str
@@ -154,6 +172,12 @@ options:
       vlan:
         description: As O(vlan); defaults to the module's.
         type: int
+      external_ids:
+        description: As O(external_ids).
+        type: dict
+      tx_checksum_offload:
+        description: As O(tx_checksum_offload); defaults to the module's.
+        type: bool
       link_type:
         description: As O(link_type); defaults to the module's.
         type: str
@@ -166,7 +190,10 @@ options:
         type: str
         choices: [present, absent]
   ovsdb:
-    description: The OVSDB server's address (for Open vSwitch bridges).
+    description:
+      - The Open vSwitch database's address (for Open vSwitch bridges), as python-ovs takes it
+        (V(unix:PATH), V(tcp:HOST:PORT), V(ssl:HOST:PORT)).
+      - When it is the default local socket and that does not exist, no bridge is taken for an Open vSwitch one.
     type: str
     default: unix:/var/run/openvswitch/db.sock
 requirements:
@@ -208,6 +235,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description: Every step performed or, in check mode, that would be (bridges first, then each attachment's).
+  returned: always
+  type: list
+  elements: str
 interface:
   description: The attachment after the task (single form).
   returned: with the single form
@@ -262,331 +294,345 @@ interfaces:
   elements: dict
 """
 
+
 import ipaddress
 import os
 import uuid
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.encompass.netlab.plugins.module_utils import _arp
+from ansible_collections.encompass.netlab.plugins.module_utils import _converge
 from ansible_collections.encompass.netlab.plugins.module_utils import _netlink as netlink
+from ansible_collections.encompass.netlab.plugins.module_utils import _netns_jobs
 from ansible_collections.encompass.netlab.plugins.module_utils import _ovsdb
-from ansible_collections.encompass.netlab.plugins.module_utils._docker import DOCKER_ARGUMENT_SPEC, DockerAccess
+from ansible_collections.encompass.netlab.plugins.module_utils._converge import Step, Target
+from ansible_collections.encompass.netlab.plugins.module_utils._docker import DOCKER_ARGUMENT_SPEC, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerAccess
+from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError, NetlabError, NetlinkFailure, StepFailure
 from ansible_collections.encompass.netlab.plugins.module_utils._veth import (
-    AttachError,
-    alias_for,
-    check_unique,
-    describe,
-    host_ifname,
-    normalise,
-    plan,
-)
-
-if netlink.HAS_PYROUTE2:
-    from pyroute2 import IPRoute, NetNS
-    from pyroute2.netlink.exceptions import NetlinkError
-else:
-    NetlinkError = netlink.NetlinkError
+    alias_for, check_unique, describe, host_ifname, normalise, plan, view, wanted_state)
 
 MANAGER = "veth_attach"
-ITEM_KEYS = ("container", "pid", "netns", "bridge", "create_bridge", "ifname", "host_ifname", "address", "gateway",
-             "routes", "mac", "mtu", "vlan", "link_type", "parent", "state")
+ITEM_SPEC = dict(container="str", pid="int", netns="str", bridge="str", create_bridge="bool", ifname="str",
+                 host_ifname="str", address="str", gateway="str", routes="list", mac="str", mtu="int", vlan="int",
+                 external_ids="dict", tx_checksum_offload="bool", link_type="str", parent="str", state="str")
 # What each attachment gives for itself; the rest falls back to the module's options.
-OWN_KEYS = ("container", "pid", "netns", "address", "mac", "host_ifname")
-# Steps in the order they are applied: the interface exists and is up on the segment before the
-# duplicate probe; its MAC (derived from the address), the addresses and the routes come after it.
-PHASE = {"create": 0, "set-mac": 2.5, "set-mtu": 1, "set-master": 1, "ovs-add-port": 1, "ovs-set-tag": 1,
-         "host-mtu": 1, "host-up": 1, "up": 1, "del-route": 2, "del-addr": 2, "add-addr": 3, "add-route": 4}
-RTPROT_STATIC = 4
+OWN_KEYS = ("container", "pid", "netns", "address", "mac", "host_ifname", "external_ids")
+# The order steps are applied in: the interface exists and is up on the segment before the duplicate
+# probe (between phases 1 and 2); its MAC (derived from the address), the addresses and the routes after.
+PHASE = {"remove": 0, "create": 0, "set-mtu": 1, "set-tx-checksum": 1, "set-master": 1, "ovs-add-port": 1,
+         "ovs-set-port": 1, "host-mtu": 1, "host-up": 1, "up": 1, "del-route": 2, "del-addr": 2, "set-mac": 2.5,
+         "add-addr": 3, "add-route": 4}
 
 
-class StepFailure(Exception):
-    def __init__(self, step, reason):
-        super().__init__(reason)
-        self.step = step
-        self.reason = reason
+class Attachments(Target):
+    """resolve (targets, bridges) -> read -> plan -> apply, for one or many attachments."""
 
-
-def resolve_target(att, docker):
-    """(netns path, identity, pid) for the attachment's target; identity is stable across restarts."""
-    if att["target"] == "container":
-        info = docker.inspect_container(att["target_value"])
-        if info is None:
-            raise AttachError("container %s: no such container; create it first or fix the name" % att["target_value"])
-        state = info.get("State") or {}
-        if not state.get("Running") or not state.get("Pid"):
-            raise AttachError("container %s is not running; start it first (its network namespace exists only while it runs)" % att["target_value"])
-        return "/proc/%d/ns/net" % state["Pid"], info["Id"], state["Pid"]
-    if att["target"] == "pid":
-        pid = int(att["target_value"])
-        path = "/proc/%d/ns/net" % pid
-        if not os.path.exists(path):
-            raise AttachError("pid %d: no such process; give the pid of a running process" % pid)
-        return path, "pid:%d:%d" % (pid, os.stat(path).st_ino), pid
-    value = str(att["target_value"])
-    path = value if "/" in value else "/var/run/netns/%s" % value
-    if not os.path.exists(path):
-        raise AttachError("netns %s: no such network namespace (%s does not exist)" % (value, path))
-    return path, "netns:%s" % os.path.realpath(path), None
-
-
-def read_bridge_mtu(bridge):
-    try:
-        with open("/sys/class/net/%s/mtu" % bridge, encoding="ascii") as handle:
-            return int(handle.read().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def bridge_mtu(att, module_ops):
-    """The MTU the interface gets by default: the bridge's (a Linux bridge made in this run has 1500),
-    or the parent's for macvlan."""
-    if att["link_type"] == "macvlan":
-        return read_bridge_mtu(att["parent"])
-    if ("create-bridge", att["bridge"]) in module_ops:
-        return 1500
-    return read_bridge_mtu(att["bridge"]) if att["bridge"] else None
-
-
-def read_current(att, host):
-    """The interface inside the namespace (with host, its host end's state), or None when it is missing."""
-    with NetNS(att["netns_path"]) as ns:
-        found = ns.link_lookup(ifname=att["ifname"])
-        if not found:
-            return None
-        index = found[0]
-        link = ns.get_links(index)[0]
-        linkinfo = link.get_attr("IFLA_LINKINFO")
-        kind = linkinfo.get_attr("IFLA_INFO_KIND") if linkinfo is not None else None
-        addresses = []
-        for msg in ns.get_addr(index=index):
-            addr = msg.get_attr("IFA_ADDRESS")
-            if addr and not addr.lower().startswith("fe80:"):
-                addresses.append(str(ipaddress.ip_interface("%s/%d" % (addr, msg["prefixlen"]))))
-        routes = []
-        for family in (2, 10):
-            for msg in ns.get_routes(family=family, table=254):
-                if msg.get_attr("RTA_OIF") == index and msg["proto"] == RTPROT_STATIC:
-                    dst = msg.get_attr("RTA_DST")
-                    dst = "%s/%d" % (dst, msg["dst_len"]) if dst else ("0.0.0.0/0" if family == 2 else "::/0")
-                    routes.append((str(ipaddress.ip_network(dst, strict=False)), msg.get_attr("RTA_GATEWAY")))
-        current = dict(
-            managed=link.get_attr("IFLA_IFALIAS") == alias_for(att["host_ifname"]),
-            kind=kind,
-            mac=link.get_attr("IFLA_ADDRESS"),
-            mtu=link.get_attr("IFLA_MTU"),
-            addresses=sorted(addresses),
-            up=bool(link["flags"] & 1),
-            routes=sorted(routes, key=str),
-        )
-    current["host"] = host
-    return current
-
-
-def read_host_end(att, db):
-    name = att["host_ifname"]
-    host = dict(exists=netlink.link_exists(name), master=netlink.master_of(name), up=netlink.is_up(name),
-                mtu=read_bridge_mtu(name), ovs_port=False, ovs_tag=None)
-    if db is not None:
-        port = db.find("Port", name)
-        if port is not None:
-            host["ovs_port"] = True
-            host["ovs_tag"] = _ovsdb.single(port.tag)
-    return host
-
-
-class Applier:
-    """Applies one attachment's steps; on failure removes what this run made for it."""
-
-    def __init__(self, module, att, db):
+    def __init__(self, module):
         self.module = module
-        self.att = att
-        self.db = db
-        self.created = False
-        self.ovs_added = False
+        params = module.params
+        self.single = params["attachments"] is None
+        raw = [dict((k, params[k]) for k in ITEM_SPEC)] if self.single else [
+            dict((k, item.get(k) if item.get(k) is not None else (params[k] if k not in OWN_KEYS else None)) for k in ITEM_SPEC)
+            for item in params["attachments"]]
+        self.atts = [normalise(item, None if self.single else i) for i, item in enumerate(raw)]
+        check_unique(self.atts)
+        if any(a["target"] == "container" for a in self.atts):
+            _converge.require(module, HAS_DOCKER, "docker (the Docker SDK for Python)", DOCKER_IMPORT_ERROR)
+        self.docker = DockerAccess(params) if any(a["target"] == "container" for a in self.atts) else None
+        self.db = None
+        self.bridges = {}
+        for att in self.atts:
+            att["bridge_type"] = self.classify(att) if att["link_type"] == "veth" else "macvlan"
+            for option in ("vlan", "external_ids"):
+                if att[option] and att["bridge_type"] != "ovs":
+                    raise InputError("%s %s needs an Open vSwitch bridge; %s is not one" % (option, att[option], att["bridge"]))
+            self.resolve(att)
 
-    def run(self, ops):
-        for op in ops:
-            try:
-                getattr(self, "do_" + op[0].replace("-", "_"))(op[1], op[2])
-            except (NetlinkError, OSError, _ovsdb.OvsdbError, netlink.NetlinkFailure) as exc:
-                raise StepFailure(describe(op), str(exc)) from None
+    def ovsdb(self):
+        """The OVSDB connection; None when the remote is the local default socket and it is missing."""
+        remote = self.module.params["ovsdb"]
+        if self.db is None and not (remote == _ovsdb.DEFAULT_REMOTE and not os.path.exists(remote[len("unix:"):])):
+            self.db = _ovsdb.Ovsdb(remote)
+        return self.db
 
-    def ns_index(self, ns, name):
-        found = ns.link_lookup(ifname=name)
-        if not found:
-            raise OSError("%s vanished from the namespace" % name)
-        return found[0]
-
-    def do_create(self, name, detail):
-        att = self.att
-        tmp = "nlt" + uuid.uuid4().hex[:10]
-        with IPRoute() as ipr:
-            if att["link_type"] == "veth":
-                stale = ipr.link_lookup(ifname=att["host_ifname"])
-                if stale:
-                    alias = ipr.get_links(stale[0])[0].get_attr("IFLA_IFALIAS")
-                    if alias != alias_for(att["identity"] + "/" + name):
-                        raise OSError("host interface %s exists and was not made by this module" % att["host_ifname"])
-                    ipr.link("del", index=stale[0])  # a leftover of an earlier run for this very target
-                ipr.link("add", ifname=att["host_ifname"], kind="veth", peer={"ifname": tmp, "net_ns_fd": att["netns_path"]})
-                self.created = True
-                host_index = ipr.link_lookup(ifname=att["host_ifname"])[0]
-                ipr.link("set", index=host_index, ifalias=alias_for(att["identity"] + "/" + name))
+    def classify(self, att):
+        bridge = att["bridge"]
+        if bridge is None:
+            return "none"
+        if bridge not in self.bridges:
+            if netlink.is_linux_bridge(bridge):
+                kind = "linux"
+            elif self.ovsdb() is not None and self.db.find("Bridge", bridge) is not None:
+                kind = "ovs"
+            elif att["create_bridge"] and att["state"] == "present":
+                if netlink.link_exists(bridge):
+                    raise InputError("bridge %s exists but is neither a Linux nor an Open vSwitch bridge" % bridge)
+                kind = "create"
+            elif att["state"] == "absent":
+                kind = "none"
             else:
-                parent = ipr.link_lookup(ifname=att["parent"])
-                if not parent:
-                    raise OSError("parent interface %s does not exist" % att["parent"])
-                ipr.link("add", ifname=tmp, kind="macvlan", link=parent[0], macvlan_mode="bridge")
-                self.created = True
-                ipr.link("set", index=ipr.link_lookup(ifname=tmp)[0], net_ns_fd=att["netns_path"])
-        with NetNS(att["netns_path"]) as ns:
-            index = self.ns_index(ns, tmp)
-            ns.link("set", index=index, ifname=name)
-            ns.link("set", index=index, ifalias=alias_for(att["host_ifname"]))
+                raise InputError("bridge %s does not exist; create it, or set create_bridge: true for a Linux bridge" % bridge)
+            self.bridges[bridge] = kind
+        return "linux" if self.bridges[bridge] == "create" else self.bridges[bridge]
 
-    def ns_link(self, name, **kwargs):
-        with NetNS(self.att["netns_path"]) as ns:
-            ns.link("set", index=self.ns_index(ns, name), **kwargs)
+    def resolve(self, att):
+        """The target's network namespace, a stable identity (the container's id) and pid."""
+        att["netns_path"], att["identity"], att["pid"] = None, None, None
+        value = att["target_value"]
+        if att["target"] == "container":
+            info = self.docker.inspect_container(value)
+            state = (info or {}).get("State") or {}
+            if info is not None and state.get("Running") and state.get("Pid"):
+                att.update(netns_path="/proc/%d/ns/net" % state["Pid"], identity=info["Id"], pid=state["Pid"])
+            elif att["state"] == "absent":  # a stopped or removed container: its interface is gone, clean the host side
+                att["identity"] = info["Id"] if info else None
+            elif info is None:
+                raise InputError("container %s: no such container; create it first or fix the name" % value)
+            else:
+                raise InputError("container %s is not running; start it first (its network namespace exists only"
+                                 " while it runs)" % value)
+        elif att["target"] == "pid":
+            path = "/proc/%d/ns/net" % int(value)
+            if not os.path.exists(path):
+                raise InputError("pid %d: no such process; give the pid of a running process" % int(value))
+            att.update(netns_path=path, identity="pid:%d:%d" % (int(value), os.stat(path).st_ino), pid=int(value))
+        else:
+            path = value if "/" in str(value) else "/var/run/netns/%s" % value
+            if not os.path.exists(path):
+                raise InputError("netns %s: no such network namespace (%s does not exist)" % (value, path))
+            att.update(netns_path=path, identity="netns:%s" % os.path.realpath(path))
+        if att["identity"] is not None:
+            att["host_ifname"] = att["host_ifname"] or host_ifname(att["identity"], att["ifname"])
 
-    def do_set_mac(self, name, detail):
-        self.ns_link(name, address=detail["mac"])
+    def read_host_end(self, att):
+        name = att["host_ifname"]
+        host = dict(exists=netlink.link_exists(name), master=netlink.master_of(name), up=netlink.is_up(name),
+                    mtu=netlink.mtu_of(name), ovs_port=False, ovs_tag=None, external_ids={}, bridge=netlink.master_of(name))
+        port = self.db.port(name) if self.db is not None else None
+        if port is not None:
+            host.update(ovs_port=True, ovs_tag=port["tag"], external_ids=port["iface_external_ids"], bridge=port["bridge"])
+        return host
 
-    def do_set_mtu(self, name, detail):
-        self.ns_link(name, mtu=detail["mtu"])
+    def read(self):
+        for att in self.atts:
+            att["current"] = None
+            if att["identity"] is None:
+                continue
+            att["host_state"] = self.read_host_end(att)
+            if att["netns_path"]:
+                current = netlink.read_link(att["ifname"], att["netns_path"])
+                if current is not None:
+                    current.update(managed=current["alias"] == alias_for(att["host_ifname"]), host=att["host_state"])
+                att["current"] = current
+        self.read_offload([a for a in self.atts if a["current"] is not None and a["tx_checksum_offload"] is not None])
+        bridges = {b: dict(exists=netlink.link_exists(b), forward_accept=self.forward_rule_present(b) if self.forwarded(b) else None)
+                   for b, kind in sorted(self.bridges.items()) if kind in ("linux", "create")}
+        return dict(attachments=[view(a, a["current"]) for a in self.atts], bridges=bridges)
 
-    def do_up(self, name, detail):
-        self.ns_link(name, state="up")
+    def read_offload(self, atts):
+        jobs = [dict(kind="tx-checksum", netns=a["netns_path"], ifname=a["ifname"]) for a in atts]
+        for att, result in zip(atts, _netns_jobs.run_jobs(jobs)):
+            if result.get("error"):
+                raise NetlinkFailure("cannot read TX checksum offload of %s in %s: %s" % (att["ifname"], att["target_value"], result["error"]))
+            att["current"]["tx_checksum_offload"] = result["enabled"]
 
-    def do_del_addr(self, name, detail):
-        iface = ipaddress.ip_interface(detail["address"])
-        with NetNS(self.att["netns_path"]) as ns:
-            ns.addr("del", index=self.ns_index(ns, name), address=str(iface.ip), prefixlen=iface.network.prefixlen)
+    def forwarded(self, bridge):
+        return self.module.params["forward_accept"] and any(a["state"] == "present" and a["bridge"] == bridge for a in self.atts)
 
-    def do_add_addr(self, name, detail):
-        iface = ipaddress.ip_interface(detail["address"])
-        with NetNS(self.att["netns_path"]) as ns:
-            ns.addr("add", index=self.ns_index(ns, name), address=str(iface.ip), prefixlen=iface.network.prefixlen)
+    def forward_rule_present(self, bridge):
+        rc, dummy_out, dummy_err = self.module.run_command(["iptables", "-C", "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT"])
+        return rc == 0
 
-    def route(self, command, name, detail):
-        kwargs = dict(dst=detail["dst"], proto=RTPROT_STATIC)
-        if detail["gateway"]:
-            kwargs["gateway"] = detail["gateway"]
-        with NetNS(self.att["netns_path"]) as ns:
-            kwargs["oif"] = self.ns_index(ns, name)
-            ns.route(command, **kwargs)
+    def plan(self, before):
+        self.bridge_steps = [Step("create-bridge", b, {}) for b, kind in sorted(self.bridges.items()) if kind == "create"]
+        self.bridge_steps += [Step("forward-accept", b, {}) for b, state in before["bridges"].items() if state["forward_accept"] is False]
+        steps = list(self.bridge_steps)
+        for att in self.atts:
+            att["steps"] = []
+            if att["identity"] is None:
+                continue
+            att["ovs_port_exists"] = att["host_state"]["ovs_port"]
+            att["bridge_mtu"] = (netlink.mtu_of(att["parent"]) if att["link_type"] == "macvlan"
+                                 else 1500 if self.bridges.get(att["bridge"]) == "create" else netlink.mtu_of(att["bridge"]))
+            att["steps"] = plan(att["current"], att, att["bridge_mtu"])
+            if not att["steps"] and att["state"] == "absent" and att["host_state"]["exists"]:
+                att["steps"] = [Step("remove", att["ifname"], {})]
+            steps += att["steps"]
+        return steps
 
-    def do_del_route(self, name, detail):
-        self.route("del", name, detail)
+    def predict(self, before, steps):
+        atts = [view(a, wanted_state(a, a.get("bridge_mtu")) if a["state"] == "present" else None) for a in self.atts]
+        return dict(attachments=atts, bridges={b: dict(exists=True, forward_accept=True if self.forwarded(b) else None)
+                                               for b in before["bridges"]})
 
-    def do_add_route(self, name, detail):
+    def apply(self, steps):
+        for step in self.bridge_steps:
+            if step.kind == "create-bridge":
+                netlink.create_bridge(step.name)
+        failures = []
+        live = [a for a in self.atts if a["steps"]]
+        for att in live:
+            att.update(created=False, ovs_added=False, failed=False)
+        self.run_phase(live, lambda p: p <= 1, failures)
+        if self.module.params["duplicate_check"]:
+            self.probe([a for a in live if not a["failed"]], failures)
+        self.run_phase(live, lambda p: p >= 2, failures)
+        if self.module.params["arp_notify"]:
+            _netns_jobs.run_jobs([dict(kind="announce", netns=a["netns_path"], ifname=a["ifname"], mac=a["mac"],
+                                       ip=str(ipaddress.ip_interface(a["address"]).ip), count=1)
+                                  for a in live if not a["failed"] and self.adds_ipv4(a)])
+        for step in self.bridge_steps:
+            if step.kind == "forward-accept":
+                rc, out, err = self.module.run_command(["iptables", "-I", "FORWARD", "1", "-i", step.name, "-o", step.name, "-j", "ACCEPT"])
+                if rc != 0:
+                    failures.append("bridge %s: cannot add the FORWARD accept rule: %s" % (step.name, (err or out).strip()))
+        if failures:
+            raise StepFailure("; ".join(failures) + ". What those attachments had made in this run was removed.")
+
+    @staticmethod
+    def adds_ipv4(att):
+        return any(s.kind == "add-addr" for s in att["steps"]) and ipaddress.ip_interface(att["address"]).version == 4
+
+    def run_phase(self, atts, phases, failures):
+        for att in atts:
+            if att["failed"]:
+                continue
+            for step in sorted((s for s in att["steps"] if phases(PHASE[s.kind])), key=lambda s: PHASE[s.kind]):
+                try:
+                    _converge.dispatch(self, step, att)
+                except NetlabError as exc:
+                    self.fail(att, describe(step), str(exc), failures)
+                    break
+
+    def fail(self, att, step, reason, failures):
+        att["failed"] = True
+        self.undo(att)
+        failures.append("%s %s: %s failed: %s" % (att["target"], att["target_value"], step, reason))
+
+    def probe(self, atts, failures):
+        """RFC 5227 probes for every new IPv4 address, in parallel."""
+        probes = [a for a in atts if self.adds_ipv4(a)]
+        jobs = [dict(kind="probe", netns=a["netns_path"], ifname=a["ifname"], mac=a["mac"],
+                     ip=str(ipaddress.ip_interface(a["address"]).ip), wait=0.3, probes=3) for a in probes]
+        for att, result in zip(probes, _netns_jobs.run_jobs(jobs)):
+            if result.get("conflict") or result.get("error"):
+                reason = result["error"] or ("address %s is already used on the segment by %s; choose another address"
+                                             % (att["address"], result["conflict"]))
+                self.fail(att, "duplicate address check", reason, failures)
+
+    def do_create(self, att, step):
+        tmp = "nlt" + uuid.uuid4().hex[:10]
+        mark = alias_for(att["identity"] + "/" + step.name)
+        if att["link_type"] == "veth":
+            stale = netlink.link_alias(att["host_ifname"])
+            if stale is not None and stale != mark:
+                raise InputError("host interface %s exists and was not made by this module" % att["host_ifname"])
+            netlink.delete_link(att["host_ifname"])  # a leftover of an earlier run for this very target
+            netlink.create_veth(att["host_ifname"], tmp, att["netns_path"], alias=mark)
+        else:
+            netlink.create_macvlan(tmp, att["parent"], att["netns_path"])
+        att["created"] = True
+        netlink.set_link(tmp, att["netns_path"], ifname=step.name)
+        netlink.set_link(step.name, att["netns_path"], ifalias=alias_for(att["host_ifname"]))
+
+    def do_set_mac(self, att, step):
+        netlink.set_link(step.name, att["netns_path"], address=step.detail["mac"])
+
+    def do_set_mtu(self, att, step):
+        netlink.set_mtu(step.name, step.detail["mtu"], att["netns_path"])
+
+    def do_set_tx_checksum(self, att, step):
+        result = _netns_jobs.run_jobs([dict(kind="tx-checksum", netns=att["netns_path"], ifname=step.name,
+                                            enabled=step.detail["enabled"])])[0]
+        if result.get("error"):
+            raise NetlinkFailure(result["error"])
+
+    def do_up(self, att, step):
+        netlink.set_up(step.name, att["netns_path"])
+
+    def do_del_addr(self, att, step):
+        netlink.change_address("del", step.name, step.detail["address"], att["netns_path"])
+
+    def do_add_addr(self, att, step):
+        netlink.change_address("add", step.name, step.detail["address"], att["netns_path"])
+
+    def do_del_route(self, att, step):
+        netlink.change_route("del", step.name, step.detail["dst"], step.detail["gateway"], att["netns_path"])
+
+    def do_add_route(self, att, step):
         # replace: a gateway takes over the default route (Docker's, through eth0), as pipework does.
-        self.route("replace", name, detail)
+        netlink.change_route("replace", step.name, step.detail["dst"], step.detail["gateway"], att["netns_path"])
 
-    def do_set_master(self, name, detail):
-        netlink.set_master(name, detail["bridge"])
+    def do_set_master(self, att, step):
+        netlink.set_master(step.name, step.detail["bridge"])
 
-    def do_host_up(self, name, detail):
-        with IPRoute() as ipr:
-            ipr.link("set", index=ipr.link_lookup(ifname=name)[0], state="up")
+    def do_host_up(self, att, step):
+        netlink.set_up(step.name)
 
-    def do_host_mtu(self, name, detail):
-        with IPRoute() as ipr:
-            ipr.link("set", index=ipr.link_lookup(ifname=name)[0], mtu=detail["mtu"])
+    def do_host_mtu(self, att, step):
+        netlink.set_mtu(step.name, step.detail["mtu"])
 
-    def do_ovs_add_port(self, name, detail):
-        def build(txn, idl):
-            port, dummy_iface = _ovsdb.insert_port(txn, idl, name, external_ids={_ovsdb.MANAGED_BY: MANAGER})
-            if detail["vlan"]:
-                port.tag = [detail["vlan"]]
-            self.db.find("Bridge", detail["bridge"]).addvalue("ports", port)
+    def do_ovs_add_port(self, att, step):
+        att["ovs_added"] = True
+        self.db.add_port(step.detail["bridge"], step.name, MANAGER, step.detail["vlan"], step.detail["external_ids"])
 
-        self.db.transact(build)
-        self.ovs_added = True
-        if self.db.wait_ofports([name]):
-            raise _ovsdb.OvsdbError("the datapath refused port %s on bridge %s" % (name, detail["bridge"]))
+    def do_ovs_set_port(self, att, step):
+        self.db.set_port(step.name, step.detail["vlan"], step.detail["external_ids"])
 
-    def do_ovs_set_tag(self, name, detail):
-        def build(txn, idl):
-            del txn, idl
-            self.db.find("Port", name).tag = [detail["vlan"]] if detail["vlan"] else []
+    def do_remove(self, att, step):
+        if att["netns_path"] and os.path.exists(att["netns_path"]):
+            netlink.delete_link(step.name, att["netns_path"])
+        netlink.delete_link(att["host_ifname"])
+        if self.db is not None:
+            self.db.remove_port(att["host_ifname"], MANAGER)
 
-        self.db.transact(build)
-
-    def do_remove(self, name, detail):
-        att = self.att
-        if att.get("netns_path") and os.path.exists(att["netns_path"]):
-            with NetNS(att["netns_path"]) as ns:
-                found = ns.link_lookup(ifname=name)
-                if found:
-                    ns.link("del", index=found[0])
-        with IPRoute() as ipr:
-            found = ipr.link_lookup(ifname=att["host_ifname"])
-            if found:
-                ipr.link("del", index=found[0])
-        remove_ovs_port(self.db, att["host_ifname"])
-
-    def undo(self):
-        """Remove the pair (deleting one end deletes both) and the OVS port this run made."""
+    def undo(self, att):
+        """Remove the pair (deleting one end deletes both) or the macvlan device, and the OVS port, this run made."""
         try:
-            if self.created:
-                with IPRoute() as ipr:
-                    found = ipr.link_lookup(ifname=self.att["host_ifname"])
-                    if found and self.att["link_type"] == "veth":
-                        ipr.link("del", index=found[0])
-                if self.att["link_type"] == "macvlan":
-                    with NetNS(self.att["netns_path"]) as ns:
-                        found = ns.link_lookup(ifname=self.att["ifname"])
-                        if found:
-                            ns.link("del", index=found[0])
-            if self.ovs_added:
-                remove_ovs_port(self.db, self.att["host_ifname"])
-        except (NetlinkError, OSError, _ovsdb.OvsdbError):
+            if att.get("created"):
+                if att["link_type"] == "veth":
+                    netlink.delete_link(att["host_ifname"])
+                else:
+                    netlink.delete_link(att["ifname"], att["netns_path"])
+            if att.get("ovs_added"):
+                self.db.remove_port(att["host_ifname"], MANAGER)
+        except NetlabError:
             pass
 
+    def settle(self, predicted):
+        return self.read()
 
-def remove_ovs_port(db, name):
-    if db is None:
-        return
-    port = db.find("Port", name)
-    if port is None or port.external_ids.get(_ovsdb.MANAGED_BY) != MANAGER:
-        return
+    def describe(self, step):
+        if step.kind == "create-bridge":
+            return "create Linux bridge %s" % step.name
+        if step.kind == "forward-accept":
+            return "accept forwarding on %s" % step.name
+        return describe(step)
 
-    def build(txn, idl):
-        del txn, idl
-        row = db.find("Port", name)
-        for bridge in db.rows("Bridge"):
-            if row in bridge.ports:
-                bridge.delvalue("ports", row)
-        row.delete()
+    def result(self, after):
+        results = []
+        for att in self.atts:
+            present = att["state"] == "present"
+            results.append(dict(
+                ifname=att["ifname"], host_ifname=att["host_ifname"] if att["link_type"] == "veth" else None,
+                address=att["address"] if present else None, mac=att["mac"] if present else None,
+                mtu=(att["mtu"] or att.get("bridge_mtu")) if present else None, bridge=att["bridge"],
+                bridge_type=att["bridge_type"], vlan=att["vlan"], pid=att["pid"],
+                changes=[describe(step) for step in att["steps"]]))
+        return dict(interface=results[0]) if self.single else dict(interfaces=results)
 
-    db.transact(build, wait_vswitchd=False)
-
-
-def forward_rule_present(module, bridge):
-    rc, dummy_out, dummy_err = module.run_command(["iptables", "-C", "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT"])
-    return rc == 0
+    def close(self):
+        if self.db is not None:
+            self.db.close()
+        if self.docker is not None:
+            self.docker.close()
 
 
 def main():
-    item_spec = dict(
-        container=dict(type="str"),
-        pid=dict(type="int"),
-        netns=dict(type="str"),
-        bridge=dict(type="str"),
-        create_bridge=dict(type="bool"),
-        ifname=dict(type="str"),
-        host_ifname=dict(type="str"),
-        address=dict(type="str"),
-        gateway=dict(type="str"),
-        routes=dict(type="list", elements="str"),
-        mac=dict(type="str"),
-        mtu=dict(type="int"),
-        vlan=dict(type="int"),
-        link_type=dict(type="str", choices=["veth", "macvlan"]),
-        parent=dict(type="str"),
-        state=dict(type="str", choices=["present", "absent"]),
-    )
+    item_spec = {key: dict(type=kind) for key, kind in ITEM_SPEC.items()}
+    item_spec["routes"]["elements"] = "str"
+    item_spec["link_type"]["choices"] = ["veth", "macvlan"]
+    item_spec["state"]["choices"] = ["present", "absent"]
     defaults = dict(create_bridge=False, ifname="eth1", link_type="veth", state="present")
     argument_spec = {key: dict(spec, default=defaults[key]) if key in defaults else dict(spec) for key, spec in item_spec.items()}
     argument_spec.update(
@@ -595,8 +641,7 @@ def main():
         forward_accept=dict(type="bool", default=True),
         attachments=dict(type="list", elements="dict", options=item_spec),
         ovsdb=dict(type="str", default=_ovsdb.DEFAULT_REMOTE),
-    )
-    argument_spec.update(DOCKER_ARGUMENT_SPEC)
+        **DOCKER_ARGUMENT_SPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=[("attachments", "container"), ("attachments", "pid"), ("attachments", "netns"),
@@ -604,178 +649,8 @@ def main():
         required_one_of=[("attachments", "container", "pid", "netns")],
         supports_check_mode=True,
     )
-    params = module.params
-    if not netlink.HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib("pyroute2"), exception=netlink.PYROUTE2_IMPORT_ERROR)
-
-    single = params["attachments"] is None
-    raw = [dict((k, params[k]) for k in ITEM_KEYS)] if single else [
-        dict((k, item.get(k) if item.get(k) is not None else (params[k] if k not in OWN_KEYS else None))
-             for k in ITEM_KEYS)
-        for item in params["attachments"]
-    ]
-    try:
-        atts = [normalise(item, None if single else i) for i, item in enumerate(raw)]
-        check_unique(atts)
-    except AttachError as exc:
-        module.fail_json(msg=str(exc))
-
-    docker = DockerAccess(module) if any(a["target"] == "container" for a in atts) else None
-    db = None
-    try:
-        # Bridges: detected once each, before anything changes.
-        bridge_types = {}
-        module_ops = []
-        for att in atts:
-            bridge = att["bridge"]
-            if att["link_type"] != "veth" or bridge in bridge_types:
-                continue
-            if netlink.is_linux_bridge(bridge):
-                bridge_types[bridge] = "linux"
-                continue
-            if db is None and os.path.exists(params["ovsdb"].replace("unix:", "", 1)):
-                db = _ovsdb.Ovsdb(params["ovsdb"])
-            if db is not None and db.find("Bridge", bridge) is not None:
-                bridge_types[bridge] = "ovs"
-            elif att["create_bridge"] and att["state"] == "present":
-                if netlink.link_exists(bridge):
-                    raise AttachError("bridge %s exists but is neither a Linux nor an Open vSwitch bridge" % bridge)
-                bridge_types[bridge] = "linux"
-                module_ops.append(("create-bridge", bridge))
-            elif att["state"] == "absent":
-                bridge_types[bridge] = "none"
-            else:
-                raise AttachError("bridge %s does not exist; create it, or set create_bridge: true for a Linux bridge" % bridge)
-        for att in atts:
-            att["bridge_type"] = bridge_types.get(att["bridge"], "none") if att["link_type"] == "veth" else "macvlan"
-            if att["vlan"] is not None and att["bridge_type"] != "ovs":
-                raise AttachError("vlan %d needs an Open vSwitch bridge; %s is a Linux bridge" % (att["vlan"], att["bridge"]))
-        if db is None and "ovs" in bridge_types.values():
-            db = _ovsdb.Ovsdb(params["ovsdb"])
-
-        # Targets and current state, then the plan.
-        for att in atts:
-            try:
-                att["netns_path"], att["identity"], att["pid"] = resolve_target(att, docker)
-            except AttachError:
-                if att["state"] == "absent" and att["target"] == "container":
-                    # A stopped or removed container: its interface is gone; clean the host side.
-                    att["netns_path"], att["pid"] = None, None
-                    info = docker.inspect_container(att["target_value"])
-                    att["identity"] = info["Id"] if info else None
-                else:
-                    raise
-            if att["identity"] is None:
-                att["host_ifname"] = att["host_ifname"] or None
-                att["ops"] = []
-                continue
-            att["host_ifname"] = att["host_ifname"] or host_ifname(att["identity"], att["ifname"])
-            att["host_state"] = read_host_end(att, db)
-            current = read_current(att, att["host_state"]) if att["netns_path"] else None
-            att["ovs_port_exists"] = db is not None and db.find("Port", att["host_ifname"]) is not None
-            host_left = att["state"] == "absent" and netlink.link_exists(att["host_ifname"])
-            att["bridge_mtu"] = bridge_mtu(att, module_ops)
-            att["ops"] = plan(current, att, att["bridge_mtu"])
-            if host_left and not att["ops"]:
-                att["ops"] = [("remove", att["ifname"], {})]
-            att["before"] = None if current is None else dict(addresses=current["addresses"], mac=current["mac"], mtu=current["mtu"])
-        if params["forward_accept"]:
-            for bridge, kind in sorted(bridge_types.items()):
-                if kind == "linux" and any(a["state"] == "present" and a["bridge"] == bridge for a in atts):
-                    if ("create-bridge", bridge) in module_ops or not forward_rule_present(module, bridge):
-                        module_ops.append(("forward-accept", bridge))
-    except (AttachError, _ovsdb.OvsdbError, netlink.NetlinkFailure) as exc:
-        if db is not None:
-            db.close()
-        module.fail_json(msg=str(exc))
-
-    changed = bool(module_ops) or any(a["ops"] for a in atts)
-    if changed and not module.check_mode:
-        apply_all(module, params, atts, module_ops, db)
-    if db is not None:
-        db.close()
-
-    results = []
-    for att in atts:
-        present = att["state"] == "present"
-        results.append(dict(
-            ifname=att["ifname"], host_ifname=att["host_ifname"] if att["link_type"] == "veth" else None,
-            address=att["address"] if present else None, mac=att["mac"] if present else None,
-            mtu=(att["mtu"] or att.get("bridge_mtu")) if present else None,
-            bridge=att["bridge"], bridge_type=att["bridge_type"], vlan=att["vlan"], pid=att.get("pid"),
-            changes=[describe(op) for op in att["ops"]],
-        ))
-    diff = dict(
-        before=[dict(ifname=a["ifname"], target=str(a["target_value"]), **(a.get("before") or {"present": False})) for a in atts],
-        after=[dict(ifname=r["ifname"], target=str(a["target_value"]),
-                    **({"addresses": [r["address"]], "mac": r["mac"], "mtu": r["mtu"]} if a["state"] == "present" else {"present": False}))
-               for a, r in zip(atts, results)],
-    )
-    extra = dict(changes=["create Linux bridge %s" % b if k == "create-bridge" else "accept forwarding on %s" % b for k, b in module_ops])
-    if single:
-        module.exit_json(changed=changed, interface=results[0], diff=diff, **extra)
-    module.exit_json(changed=changed, interfaces=results, diff=diff, **extra)
-
-
-def apply_all(module, params, atts, module_ops, db):
-    for kind, bridge in module_ops:
-        if kind == "create-bridge":
-            try:
-                with IPRoute() as ipr:
-                    ipr.link("add", ifname=bridge, kind="bridge")
-                    ipr.link("set", index=ipr.link_lookup(ifname=bridge)[0], state="up")
-            except NetlinkError as exc:
-                module.fail_json(msg="bridge %s: cannot create it: %s" % (bridge, exc))
-    appliers = [Applier(module, att, db) for att in atts]
-    failures = []
-
-    def fail(att, applier, step, reason):
-        applier.undo()
-        failures.append("%s %s: %s failed: %s" % (att["target"], att["target_value"], step, reason))
-
-    # Phase 1: interfaces made, on the bridge and up; addresses not yet.
-    for att, applier in zip(atts, appliers):
-        try:
-            applier.run([op for op in att["ops"] if op[0] == "remove" or PHASE.get(op[0], 9) <= 1])
-        except StepFailure as exc:
-            att["failed"] = True
-            fail(att, applier, exc.step, exc.reason)
-    # Phase 2: duplicate-address probes, all in parallel.
-    if params["duplicate_check"]:
-        probes = [(att, op) for att in atts if not att.get("failed") for op in att["ops"]
-                  if op[0] == "add-addr" and ipaddress.ip_interface(op[2]["address"]).version == 4]
-        results = _arp.run_jobs([dict(kind="probe", netns=att["netns_path"], ifname=att["ifname"], mac=att["mac"],
-                                      ip=str(ipaddress.ip_interface(op[2]["address"]).ip), wait=0.3, probes=3)
-                                 for att, op in probes])
-        for (att, op), result in zip(probes, results):
-            if result.get("error") or result.get("conflict"):
-                att["failed"] = True
-                reason = ("address %s is already used on the segment by %s; choose another address"
-                          % (op[2]["address"], result["conflict"])) if result.get("conflict") else result["error"]
-                fail(att, appliers[atts.index(att)], "duplicate address check", reason)
-    # Phases 3 and 4: addresses and routes.
-    for att, applier in zip(atts, appliers):
-        if att.get("failed"):
-            continue
-        try:
-            applier.run(sorted([op for op in att["ops"] if PHASE.get(op[0], 0) >= 2], key=lambda op: PHASE[op[0]]))
-        except StepFailure as exc:
-            att["failed"] = True
-            fail(att, applier, exc.step, exc.reason)
-    if params["arp_notify"]:
-        announce = [att for att in atts if not att.get("failed") and att["state"] == "present"
-                    and any(op[0] == "add-addr" for op in att["ops"]) and ipaddress.ip_interface(att["address"]).version == 4]
-        _arp.run_jobs([dict(kind="announce", netns=att["netns_path"], ifname=att["ifname"], mac=att["mac"],
-                            ip=str(ipaddress.ip_interface(att["address"]).ip), count=1) for att in announce])
-    for kind, bridge in module_ops:
-        if kind == "forward-accept":
-            rc, out, err = module.run_command(["iptables", "-I", "FORWARD", "1", "-i", bridge, "-o", bridge, "-j", "ACCEPT"])
-            if rc != 0:
-                failures.append("bridge %s: cannot add the FORWARD accept rule: %s" % (bridge, (err or out).strip()))
-    if failures:
-        if db is not None:
-            db.close()
-        module.fail_json(msg="; ".join(failures) + ". What those attachments had made in this run was removed.")
+    _converge.require(module, netlink.HAS_PYROUTE2, "pyroute2", netlink.PYROUTE2_IMPORT_ERROR)
+    _converge.run(module, Attachments)
 
 
 if __name__ == "__main__":

@@ -79,16 +79,18 @@ def run_playbook(playbook, *args, check=False, diff=False, extra_vars=None):
     return Result(proc, data.get("stats", {}), tasks)
 
 
-def run_module(module, args, check=False, diff=False):
-    """Run one module on localhost through ansible-playbook; return the module's result."""
+def run_module(module, args, check=False, diff=False, inventory=None, host="localhost", environment=None):
+    """Run one module on localhost (or on host of inventory) through ansible-playbook; return its result."""
     task = {"name": "module under test", module: args, "register": "out", "ignore_errors": True}
-    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [task]}]
-    path = ROOT / "tests" / "output" / "module_under_test.yml"
+    if environment:
+        task["environment"] = environment
+    play = [{"hosts": host, "gather_facts": False, "tasks": [task]}]
+    path = ROOT / "tests" / "output" / ("module_under_test_%d.yml" % os.getpid())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(play), encoding="utf-8")
-    result = run_playbook(path, check=check, diff=diff)
+    result = run_playbook(path, *(["-i", str(inventory)] if inventory else []), check=check, diff=diff)
     assert result.tasks, "ansible-playbook produced no result: %s %s" % (result.stdout[-2000:], result.stderr[-2000:])
-    return result.tasks[0]["hosts"]["localhost"]
+    return result.tasks[0]["hosts"][host]
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +101,45 @@ def module():
 @pytest.fixture(scope="session")
 def playbook():
     return run_playbook
+
+
+class Target:
+    """The Docker-in-Docker host that module and playbook tests run on, so that what they rewrite (the Docker
+    daemon's configuration, iptables rules, bridges, OVS rows, network namespaces) is never this machine's own.
+    Bound once per session by the `target` fixture; tests run commands with sh() and modules with module()."""
+
+    def __init__(self):
+        self.name = None
+        self.inventory = None
+        self.lab = None
+
+    def sh(self, *argv, check=True, stdin=None):
+        """Run argv inside the host (docker exec), text in and out."""
+        return subprocess.run(["docker", "exec", *(["-i"] if stdin is not None else []), self.name, *argv],
+                              capture_output=True, text=True, check=check, input=stdin)
+
+    def playbook(self, playbook, *args, **kwargs):
+        return run_playbook(playbook, "-i", str(self.inventory), *args, **kwargs)
+
+    def module(self, module, args, check=False, diff=False):
+        return run_module(module, args, check=check, diff=diff, inventory=self.inventory, host=self.name)
+
+
+TARGET = Target()
+
+
+@pytest.fixture(scope="session")
+def target(tmp_path_factory):
+    """One Docker-in-Docker host for the session: a Docker host (playbooks/host.yml) with the base image loaded."""
+    from dind_lab import Lab  # pylint: disable=import-outside-toplevel,import-error
+
+    lab = Lab(1, subnet="10.99.9.0/24").up()
+    try:
+        TARGET.lab, TARGET.name = lab, list(lab.hosts)[0]
+        TARGET.inventory = lab.inventory(tmp_path_factory.mktemp("target") / "inventory.json")
+        prepared = TARGET.playbook("host.yml")
+        assert prepared.rc == 0, prepared.stdout[-3000:]
+        lab.load_image()
+        yield TARGET
+    finally:
+        lab.down()

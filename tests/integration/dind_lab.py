@@ -11,16 +11,25 @@ import subprocess
 import uuid
 from pathlib import Path
 
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
 HOST_IMAGE = "encompass/netlab-host:bookworm"
 BASE_IMAGE = "encompass/netlab-base:bookworm"
-# The capability set that works where --privileged fails (docs/lab.md).
-HOST_OPTIONS = [
-    "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--cap-add", "IPC_LOCK", "--cap-add", "SYS_PTRACE",
-    "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-    "--device", "/dev/net/tun", "--cgroupns=private", "-v", "/var/lib/docker",
-    # The kernel must not answer ARP for the underlay address on eth0 once br-phy owns it.
-    "--sysctl", "net.ipv4.conf.all.arp_ignore=1",
-]
+
+
+def host_options():
+    """docker run options of a Docker-in-Docker host, from the one definition (role dind_host_image's defaults)."""
+    defaults = yaml.safe_load((ROOT / "roles" / "dind_host_image" / "defaults" / "main.yml").read_text(encoding="utf-8"))
+    options = ["--cgroupns=private", "-v", "/var/lib/docker", "--label", defaults["dind_host_image_label"] + "=host"]
+    options += [arg for cap in defaults["dind_host_image_capabilities"] for arg in ("--cap-add", cap)]
+    options += [arg for opt in defaults["dind_host_image_security_opts"] for arg in ("--security-opt", opt)]
+    options += [arg for dev in defaults["dind_host_image_devices"] for arg in ("--device", dev)]
+    options += [arg for key, value in defaults["dind_host_image_sysctls"].items() for arg in ("--sysctl", "%s=%s" % (key, value))]
+    return options
+
+
+HOST_OPTIONS = host_options()
 
 
 def sh(argv, check=True, stdin=None):
@@ -36,7 +45,7 @@ class Lab:
         self.hosts = {"netlab-h%d-%s" % (i + 1, tag): "%s.%d" % (prefix, 11 + i) for i in range(count)}
 
     def up(self):
-        sh(["docker", "network", "create", "--subnet", self.subnet, self.network])
+        sh(["docker", "network", "create", "--label", "org.encompass.netlab.lab=network", "--subnet", self.subnet, self.network])
         for name, address in self.hosts.items():
             sh(["docker", "run", "-d", "--name", name, "--hostname", name, "--network", self.network,
                 "--ip", address, *HOST_OPTIONS, HOST_IMAGE])
@@ -81,19 +90,25 @@ class Lab:
 
 # The verify role's own transfer scripts: a sink that counts one connection's bytes and a source.
 PROBES = Path(__file__).resolve().parents[2] / "roles" / "verify" / "files"
-MULTIHOST_PLAY = """
-- name: One segment across the hosts
+SEGMENT_PLAY = """
+- name: The test's variables
   hosts: all
   gather_facts: false
-  roles:
-    - role: encompass.netlab.net_multihost
-      vars: %s
+  tasks:
+    - name: Set them as facts (they outlive this play)
+      ansible.builtin.set_fact: %s
+
+- name: The multihost segment (plan, host, segment)
+  ansible.builtin.import_playbook: %s
 """
 
 
 def multihost_playbook(path, **role_vars):
-    """Write a playbook that applies net_multihost to every host, with role_vars; return its path."""
-    Path(path).write_text(MULTIHOST_PLAY % json.dumps(role_vars), encoding="utf-8")
+    """Write a playbook that joins every host into the multihost segment (playbooks/segment.yml, the
+    stack left out), with role_vars; return its path."""
+    facts = dict(role_vars, net_mode="multihost")
+    segment = Path(__file__).resolve().parents[2] / "playbooks" / "segment.yml"
+    Path(path).write_text(SEGMENT_PLAY % (json.dumps(facts), segment), encoding="utf-8")
     return path
 
 

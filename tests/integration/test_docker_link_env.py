@@ -198,3 +198,16 @@ def test_nobridge_source_works_with_an_address(module):
 def teardown_module():
     for net in ("net", "net2"):
         docker("network", "rm", name(net), check=False)
+
+
+def test_connection_options_fall_back_to_the_docker_environment_variables():
+    """Like community.docker's modules: DOCKER_HOST (and the other DOCKER_* variables) apply when the task
+    sets no connection option; an explicit docker_host wins."""
+    from conftest import run_module  # pylint: disable=import-outside-toplevel,import-error
+    args = {"links": [name("mongo-src") + ":db"], "recipient": "r"}
+    failed = run_module(MODULE, args, environment={"DOCKER_HOST": "unix:///run/netlab-no-such.sock"})
+    assert failed.get("failed") and "unix:///run/netlab-no-such.sock" in failed["msg"], failed
+    assert "DOCKER_HOST" in failed["msg"]
+    explicit = run_module(MODULE, dict(args, docker_host="unix:///var/run/docker.sock"),
+                          environment={"DOCKER_HOST": "unix:///run/netlab-no-such.sock"})
+    assert not explicit.get("failed") or "netlab-no-such" not in explicit["msg"], explicit

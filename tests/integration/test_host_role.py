@@ -1,37 +1,48 @@
 # Copyright (c) encompass.netlab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""roles/host on this machine's real dockerd and Open vSwitch (no systemd here: the direct path)."""
+"""roles/host on the session's Docker-in-Docker host (conftest.Target: the role rewrites the Docker daemon's
+configuration and restarts it, so never on this machine): real dockerd and Open vSwitch, no systemd (the
+direct path)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import pytest
 
+from conftest import TARGET  # pylint: disable=import-error
+
 HOST = "host.yml"
-CONFIG = Path("/etc/docker/daemon.json")
-PIDFILE = Path("/var/run/docker.pid")
+CONFIG = "/etc/docker/daemon.json"
+PIDFILE = "/var/run/docker.pid"
 
 
 def dockerd_pid():
-    return int(PIDFILE.read_text().strip())
+    return int(TARGET.sh("cat", PIDFILE).stdout.strip())
+
+
+def config():
+    return TARGET.sh("cat", CONFIG).stdout
 
 
 def docker0():
-    out = subprocess.run(["docker", "network", "inspect", "bridge"], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)[0]
+    return json.loads(TARGET.sh("docker", "network", "inspect", "bridge").stdout)[0]
+
+
+@pytest.fixture(name="playbook")
+def fixture_playbook(target):
+    """Playbooks run on the session's Docker-in-Docker host."""
+    return target.playbook
 
 
 @pytest.fixture(scope="module", autouse=True)
-def converged_defaults(playbook):
+def converged_defaults(target):
     """Start from, and end with, the role's defaults applied."""
-    result = playbook(HOST)
+    result = target.playbook(HOST)
     assert result.rc == 0, result.stdout[-3000:]
     yield
-    assert playbook(HOST).rc == 0
+    assert target.playbook(HOST).rc == 0
 
 
 def test_second_run_and_check_mode_report_no_change(playbook):
@@ -45,8 +56,8 @@ def test_second_run_and_check_mode_report_no_change(playbook):
 
 def test_daemons_run(playbook):
     del playbook
-    assert subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
-    assert subprocess.run(["/usr/share/openvswitch/scripts/ovs-ctl", "status"], capture_output=True, check=False).returncode == 0
+    assert TARGET.sh("docker", "info", check=False).returncode == 0
+    assert TARGET.sh("/usr/share/openvswitch/scripts/ovs-ctl", "status", check=False).returncode == 0
 
 
 def test_changed_setting_restarts_dockerd_once_and_check_mode_predicts_it(playbook):
@@ -54,7 +65,7 @@ def test_changed_setting_restarts_dockerd_once_and_check_mode_predicts_it(playbo
     pid = dockerd_pid()
     predicted = playbook(HOST, check=True, extra_vars=settings)
     assert predicted.rc == 0
-    assert dockerd_pid() == pid and "mtu" not in json.loads(CONFIG.read_text())
+    assert dockerd_pid() == pid and "mtu" not in json.loads(config())
 
     applied = playbook(HOST, extra_vars=settings)
     assert applied.rc == 0, applied.stdout[-3000:]
@@ -62,7 +73,7 @@ def test_changed_setting_restarts_dockerd_once_and_check_mode_predicts_it(playbo
         "Write the Docker daemon configuration",
         "Keep dockerd running (restarted once when its configuration changed)",
     ]
-    assert json.loads(CONFIG.read_text()) == {"mtu": 1400}
+    assert json.loads(config()) == {"mtu": 1400}
     assert dockerd_pid() != pid
     assert docker0()["Options"]["com.docker.network.driver.mtu"] == "1400"
 
@@ -72,17 +83,17 @@ def test_changed_setting_restarts_dockerd_once_and_check_mode_predicts_it(playbo
     assert dockerd_pid() == restarted_pid
 
     back = playbook(HOST)
-    assert back.rc == 0 and json.loads(CONFIG.read_text()) == {}
+    assert back.rc == 0 and json.loads(config()) == {}
     assert docker0()["Options"].get("com.docker.network.driver.mtu", "1500") == "1500"
 
 
 def test_dockerd_killed_is_started_by_the_next_run(playbook):
-    subprocess.run(["start-stop-daemon", "--stop", "--pidfile", str(PIDFILE), "--retry", "20"], check=True)
-    assert subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0
+    TARGET.sh("start-stop-daemon", "--stop", "--pidfile", PIDFILE, "--retry", "20")
+    assert TARGET.sh("docker", "info", check=False).returncode != 0
     repaired = playbook(HOST)
     assert repaired.rc == 0
     assert repaired.changed_tasks() == ["Keep dockerd running (restarted once when its configuration changed)"]
-    assert subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+    assert TARGET.sh("docker", "info", check=False).returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -100,11 +111,11 @@ def test_dockerd_killed_is_started_by_the_next_run(playbook):
     ],
 )
 def test_bad_input_fails_before_any_change(playbook, extra, message):
-    before = CONFIG.read_bytes()
+    before = config()
     pid = dockerd_pid()
     result = playbook(HOST, extra_vars=extra)
     assert result.rc != 0
     assert result.changed == 0, result.changed_tasks()
     failure = result.first_failure()
     assert failure is not None and message in failure["msg"], failure
-    assert CONFIG.read_bytes() == before and dockerd_pid() == pid
+    assert config() == before and dockerd_pid() == pid

@@ -8,10 +8,11 @@ pings cross the overlay. State is read back with `ip -j -d` and `bridge -j fdb`.
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 
 import pytest
+
+from conftest import TARGET  # pylint: disable=import-error
 
 MODULE = "encompass.netlab.kernel_vxlan"
 TAG = uuid.uuid4().hex[:5]
@@ -24,8 +25,15 @@ OVER_LOCAL, OVER_PEER = "192.168.97.1", "192.168.97.2"
 MTU = 1450  # 1500 minus VXLAN's 50
 
 
+@pytest.fixture(name="module")
+def fixture_module(target):
+    """Modules run on the session's Docker-in-Docker host (conftest.Target), not on this machine."""
+    return target.module
+
+
 def sh(*argv, check=True):
-    return subprocess.run(argv, capture_output=True, text=True, check=check)
+    """A command on the test host (conftest.Target)."""
+    return TARGET.sh(*argv, check=check)
 
 
 def in_ns(*argv, check=True):
@@ -60,7 +68,7 @@ def args(**extra):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def lab():
+def lab(target):  # noqa: ARG001  pylint: disable=unused-argument
     sh("ip", "netns", "add", NS)
     sh("ip", "link", "add", UND, "type", "veth", "peer", "name", UND_PEER)
     sh("ip", "link", "set", UND_PEER, "netns", NS)
@@ -175,3 +183,21 @@ def test_foreign_device_is_refused_then_absent_removes_ours(module):
     removed = module(MODULE, {"name": DEV, "state": "absent"})
     assert removed["changed"] and device() is None
     assert not module(MODULE, {"name": DEV, "state": "absent"})["changed"]
+
+
+def test_check_mode_predicts_the_mtu_the_kernel_gives_a_new_device(module):
+    """Without mtu, Linux gives a VXLAN device on an underlay device that device's MTU minus 50; check mode must
+    predict the same (it used to say 1500 whatever the underlay)."""
+    module(MODULE, {"name": DEV, "state": "absent"})
+    sh("ip", "link", "set", UND, "mtu", "9000")
+    try:
+        wanted = args(mtu=None, underlay_interface=UND)
+        predicted = module(MODULE, wanted, check=True, diff=True)
+        applied = module(MODULE, wanted, diff=True)
+        assert applied["changed"] and device()["mtu"] == 8950
+        assert predicted["device"]["mtu"] == applied["device"]["mtu"] == 8950
+        assert predicted["diff"] == applied["diff"]
+        assert not module(MODULE, wanted)["changed"]
+    finally:
+        module(MODULE, {"name": DEV, "state": "absent"})
+        sh("ip", "link", "set", UND, "mtu", "1500")

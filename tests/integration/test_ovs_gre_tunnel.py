@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 
 import pytest
+
+from conftest import TARGET  # pylint: disable=import-error
 
 MODULE = "encompass.netlab.ovs_gre_tunnel"
 BRIDGE = "brtunit"
 PEERS = ["192.0.2.12", "192.0.2.13"]
 
 
+@pytest.fixture(name="module")
+def fixture_module(target):
+    """Modules run on the session's Docker-in-Docker host (conftest.Target), not on this machine."""
+    return target.module
+
+
 def vsctl(*argv, check=True):
-    return subprocess.run(["ovs-vsctl", *argv], capture_output=True, text=True, check=check)
+    """ovs-vsctl on the test host (conftest.Target)."""
+    return TARGET.sh("ovs-vsctl", *argv, check=check)
 
 
 def table(name, *columns):
@@ -53,13 +61,13 @@ def bridge_row(name):
 
 
 @pytest.fixture(autouse=True)
-def clean():
+def clean(target):  # noqa: ARG001  pylint: disable=unused-argument
     for br in (BRIDGE, BRIDGE + "2", "brtsys"):
         vsctl("--if-exists", "del-br", br)
     yield
     for br in (BRIDGE, BRIDGE + "2", "brtsys"):
         vsctl("--if-exists", "del-br", br)
-    subprocess.run(["ip", "link", "del", "lbrtest"], capture_output=True, check=False)
+    TARGET.sh("ip", "link", "del", "lbrtest", check=False)
 
 
 def test_check_diff_apply_idempotent(module):
@@ -157,14 +165,14 @@ def test_a_second_identical_tunnel_is_refused_by_the_datapath_and_undone(module)
 
 
 def test_attach_to_a_linux_bridge(module):
-    subprocess.run(["ip", "link", "add", "lbrtest", "type", "bridge"], check=True)
+    TARGET.sh("ip", "link", "add", "lbrtest", "type", "bridge")
     args = {"bridge": BRIDGE, "attach_to": "lbrtest"}
     first = module(MODULE, args)
     assert first["changed"] is True and "attach %s to Linux bridge lbrtest" % BRIDGE in first["changes"]
-    assert os.path.basename(os.readlink("/sys/class/net/%s/master" % BRIDGE)) == "lbrtest"
+    assert TARGET.sh("readlink", "/sys/class/net/%s/master" % BRIDGE).stdout.strip().rsplit("/", 1)[-1] == "lbrtest"
     assert module(MODULE, args)["changed"] is False
     # Taken out by hand: the next run puts it back.
-    subprocess.run(["ip", "link", "set", BRIDGE, "nomaster"], check=True)
+    TARGET.sh("ip", "link", "set", BRIDGE, "nomaster")
     assert module(MODULE, args)["changes"] == ["attach %s to Linux bridge lbrtest" % BRIDGE]
 
 

@@ -72,3 +72,38 @@ def test_test_plugin_docs(installed, name):
 def test_role_argument_specs(installed, name):
     proc = doc(installed, "-t", "role", "encompass.netlab.%s" % name)
     assert proc.returncode == 0 and re.search(r"ENTRY POINT: \*?main\b", proc.stdout), proc.stderr + proc.stdout
+
+
+# Where YAML refers to another collection's content: a module or include key, a role, a filter or test, a connection.
+COLLECTION_REF = re.compile(
+    r"^\s*-?\s*(?P<key>[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*:"
+    r"|(?:\bname|\brole|ansible_connection|\bconnection):\s*[\"']?(?P<named>[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*"
+    r"|(?:\|\s*|\bis\s+(?:not\s+)?|map\(['\"]|select\(['\"]|reject\(['\"])(?P<plugin>[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*",
+    re.MULTILINE,
+)
+
+
+def test_every_collection_the_content_uses_is_declared():
+    """galaxy.yml declares every collection the roles, playbooks and scenarios use (community.general was
+    used by two roles and declared nowhere)."""
+    import yaml  # pylint: disable=import-outside-toplevel
+    declared = set(yaml.safe_load((ROOT / "galaxy.yml").read_text(encoding="utf-8"))["dependencies"]) | {"ansible.builtin", "encompass.netlab"}
+    used = {}
+    for path in sorted(p for folder in ("roles", "playbooks", "molecule") for p in (ROOT / folder).rglob("*.yml")):
+        for match in COLLECTION_REF.finditer(path.read_text(encoding="utf-8")):
+            used.setdefault(match.group("key") or match.group("named") or match.group("plugin"), path.relative_to(ROOT))
+    assert "community.docker" in used and "encompass.netlab" in used, used
+    assert {c: str(p) for c, p in used.items() if c not in declared} == {}
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_module_declares_its_own_attributes(installed, name):
+    """Each module says how far it supports check mode, diff and idempotence; daemon_process's state=restarted
+    changes on every run, so it is not fully idempotent."""
+    import json  # pylint: disable=import-outside-toplevel
+    proc = doc(installed, "--json", "encompass.netlab.%s" % name)
+    attributes = json.loads(proc.stdout)["encompass.netlab.%s" % name]["doc"]["attributes"]
+    assert {key: attributes[key]["support"] for key in ("check_mode", "diff_mode", "idempotent")} == {
+        "check_mode": "full", "diff_mode": "full", "idempotent": "partial" if name == "daemon_process" else "full"}
+    if name == "daemon_process":
+        assert "restarted" in attributes["idempotent"]["details"]

@@ -7,10 +7,11 @@ state read back with `ip -j` inside the namespace, and real pings."""
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 
 import pytest
+
+from conftest import TARGET  # pylint: disable=import-error
 
 MODULE = "encompass.netlab.veth_attach"
 BASE = "encompass/netlab-base:bookworm"
@@ -19,8 +20,15 @@ LBR = "brvt" + TAG[:4]
 OBR = "bovt" + TAG[:4]
 
 
+@pytest.fixture(name="module")
+def fixture_module(target):
+    """Modules run on the session's Docker-in-Docker host (conftest.Target), not on this machine."""
+    return target.module
+
+
 def sh(*argv, check=True):
-    return subprocess.run(argv, capture_output=True, text=True, check=check)
+    """A command on the test host (conftest.Target)."""
+    return TARGET.sh(*argv, check=check)
 
 
 def name(suffix):
@@ -47,6 +55,15 @@ def eth1(container, ifname="eth1"):
                 addresses=sorted("%s/%d" % (a["local"], a["prefixlen"]) for a in link["addr_info"] if a.get("scope") != "link"))
 
 
+def offload(container, ifname="eth1"):
+    """TX checksum offload of an interface inside a container, read with ethtool's ioctl from the host's netns helper."""
+    pid = sh("docker", "inspect", "-f", "{{.State.Pid}}", container).stdout.strip()
+    out = sh("nsenter", "-t", pid, "-n", "python3", "-c",
+             "import array, fcntl, socket, struct; v = array.array('I', [0x16, 0]); "
+             "fcntl.ioctl(socket.socket(), 0x8946, struct.pack('16sP', b'%s', v.buffer_info()[0])); print(v[1])" % ifname).stdout
+    return out.strip() == "1"
+
+
 def ping(container, address, count=2):
     return sh("docker", "exec", container, "ping", "-c", str(count), "-W", "1", address, check=False).returncode == 0
 
@@ -60,7 +77,7 @@ def ovs_ports(bridge):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def lab():
+def lab(target):  # noqa: ARG001  pylint: disable=unused-argument
     assert sh("docker", "image", "inspect", BASE, check=False).returncode == 0, "build the base image first (make images)"
     sh("ovs-vsctl", "--may-exist", "add-br", OBR, "--", "set", "bridge", OBR, "datapath_type=netdev")
     sh("ip", "link", "set", OBR, "up")
@@ -71,7 +88,7 @@ def lab():
     sh("ovs-vsctl", "--if-exists", "del-br", OBR)
     sh("ip", "link", "del", LBR, check=False)
     sh("ip", "netns", "del", "vt" + TAG, check=False)
-    subprocess.run(["iptables", "-D", "FORWARD", "-i", LBR, "-o", LBR, "-j", "ACCEPT"], capture_output=True, check=False)
+    sh("iptables", "-D", "FORWARD", "-i", LBR, "-o", LBR, "-j", "ACCEPT", check=False)
 
 
 def test_linux_bridge_check_apply_idempotent_and_ping(module):
@@ -141,10 +158,16 @@ def test_ovs_bridge_vlan_isolation_and_absent(module):
     assert ping(a, "192.168.78.11", count=3)
     assert module(MODULE, args)["changed"] is False
 
-    # Another VLAN for b: the same port, retagged, and the two no longer reach each other.
+    # Another VLAN for b: the same port, retagged, and the two no longer reach each other. The diff shows the
+    # retag (it used to show before == after for a change it reported).
     args["attachments"][1]["vlan"] = 20
-    retag = module(MODULE, args)
+    predicted = module(MODULE, args, check=True, diff=True)
+    retag = module(MODULE, args, diff=True)
     assert retag["interfaces"][1]["changes"] == ["set %s vlan tag 20" % retag["interfaces"][1]["host_ifname"]]
+    assert retag["diff"]["before"]["attachments"][1]["vlan"] == 10 and retag["diff"]["after"]["attachments"][1]["vlan"] == 20
+    assert retag["diff"]["before"]["attachments"][0] == retag["diff"]["after"]["attachments"][0]
+    assert predicted["diff"] == retag["diff"]
+    assert sh("ovs-vsctl", "get", "Port", retag["interfaces"][1]["host_ifname"], "tag").stdout.strip() == "20"
     assert not ping(a, "192.168.78.11")
 
     # Restart keeps the OVS port row; the next run brings the interface back.
@@ -155,6 +178,55 @@ def test_ovs_bridge_vlan_isolation_and_absent(module):
     assert gone["changed"] is True
     assert ovs_ports(OBR) == [] and eth1(a) is None and eth1(b) is None
     assert not set(hosts) & set(host_links())
+
+
+def test_route_change_shows_in_the_diff(module):
+    a = start("rt")
+    args = {"container": a, "bridge": LBR, "create_bridge": True, "address": "192.168.77.35/24", "routes": ["10.77.0.0/16"]}
+    module(MODULE, args)
+    changed = module(MODULE, dict(args, routes=["10.78.0.0/16"]), diff=True)
+    assert changed["changed"] is True
+    assert changed["diff"]["before"]["attachments"][0]["routes"] == ["10.77.0.0/16"]
+    assert changed["diff"]["after"]["attachments"][0]["routes"] == ["10.78.0.0/16"]
+    assert [r["dst"] for r in ip_in(a, "route", "show") if r["dst"].startswith("10.7")] == ["10.78.0.0/16"]
+
+
+def test_ovs_bridge_through_a_tcp_ovsdb_remote(module):
+    """With a tcp: remote the OVS bridge is found through it (the module used to open OVSDB only when a unix
+    socket path existed, so it called the bridge missing)."""
+    remote = "ptcp:6699:127.0.0.1"
+    sh("ovs-appctl", "-t", "ovsdb-server", "ovsdb-server/add-remote", remote)
+    try:
+        a = start("tcp")
+        args = {"container": a, "bridge": OBR, "address": "192.168.78.60/24", "ovsdb": "tcp:127.0.0.1:6699"}
+        result = module(MODULE, args)
+        assert result["changed"] is True, result.get("msg")
+        assert result["interface"]["bridge_type"] == "ovs" and result["interface"]["host_ifname"] in ovs_ports(OBR)
+        assert module(MODULE, args)["changed"] is False
+        gone = module(MODULE, dict(args, state="absent"))
+        assert gone["changed"] is True and result["interface"]["host_ifname"] not in ovs_ports(OBR)
+        refused = module(MODULE, dict(args, ovsdb="tcp:127.0.0.1:6698"))
+        assert refused.get("failed") and "tcp:127.0.0.1:6698" in refused["msg"], refused
+    finally:
+        sh("ovs-appctl", "-t", "ovsdb-server", "ovsdb-server/remove-remote", remote, check=False)
+
+
+def test_ovs_external_ids_and_checksum_offload(module):
+    """The options OVN needs: the interface's external ids (iface-id) and TX checksum offload off inside."""
+    a = start("ovn")
+    args = {"container": a, "bridge": OBR, "address": "192.168.78.70/24", "external_ids": {"iface-id": "lsp-a"},
+            "tx_checksum_offload": False}
+    predicted = module(MODULE, args, check=True, diff=True)
+    applied = module(MODULE, args, diff=True)
+    assert applied["changed"] is True and predicted["diff"] == applied["diff"], applied.get("msg")
+    host = applied["interface"]["host_ifname"]
+    assert sh("ovs-vsctl", "get", "Interface", host, "external_ids:iface-id").stdout.strip().strip('"') == "lsp-a"
+    assert offload(a) is False
+    assert module(MODULE, args)["changed"] is False
+    sh("ovs-vsctl", "set", "Interface", host, "external_ids:iface-id=other")
+    fixed = module(MODULE, args)
+    assert fixed["interface"]["changes"] == ["set %s vlan tag none external_ids:iface-id=lsp-a" % host]
+    assert sh("ovs-vsctl", "get", "Interface", host, "external_ids:iface-id").stdout.strip().strip('"') == "lsp-a"
 
 
 def test_absent_after_container_stopped_cleans_the_ovs_port(module):

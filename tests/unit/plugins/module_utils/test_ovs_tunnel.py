@@ -216,7 +216,7 @@ def test_underlay_errors():
 
 
 def test_spanning_tree_turned_off_is_noticed_only_for_a_change_from_on():
-    from ansible_collections.encompass.netlab.plugins.modules.ovs_gre_tunnel import spanning_tree_turned_off  # pylint: disable=import-outside-toplevel
+    from ansible_collections.encompass.netlab.plugins.module_utils._ovs_tunnel import spanning_tree_turned_off  # pylint: disable=import-outside-toplevel
     on = dict(name="br0", stp=False, rstp=True)
     assert spanning_tree_turned_off([("set-bridge", "br0", {"rstp": False})], on)
     assert not spanning_tree_turned_off([("set-bridge", "br0", {"rstp": True})], dict(on, rstp=False))

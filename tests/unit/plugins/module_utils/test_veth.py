@@ -16,6 +16,8 @@ from ansible_collections.encompass.netlab.plugins.module_utils._veth import (
     host_ifname,
     normalise,
     plan,
+    view,
+    wanted_state,
 )
 
 
@@ -34,8 +36,9 @@ def want(**overrides):
 def converged(w, mtu=1500):
     return dict(managed=True, kind="veth", mac=w["mac"], mtu=w["mtu"] or mtu, addresses=[w["address"]], up=True,
                 routes=([("0.0.0.0/0", w["gateway"])] if w["gateway"] else []) + [(r, None) for r in w["routes"]],
+                tx_checksum_offload=w["tx_checksum_offload"],
                 host=dict(exists=True, master=w["bridge"], up=True, mtu=w["mtu"] or mtu, ovs_port=w["bridge_type"] == "ovs",
-                          ovs_tag=w["vlan"]))
+                          ovs_tag=w["vlan"], bridge=w["bridge"], external_ids=w["external_ids"]))
 
 
 def test_host_ifname_is_short_stable_and_per_interface():
@@ -82,7 +85,8 @@ def test_normalise_defaults():
         (dict(vlan=4095), "vlan 4095 is out of range"),
         (dict(bridge=None), "bridge is required"),
         (dict(link_type="macvlan", bridge=None), "parent (the host interface) is required"),
-        (dict(link_type="macvlan", parent="eth0", vlan=5), "vlan needs an Open vSwitch bridge"),
+        (dict(link_type="macvlan", parent="eth0", vlan=5), "vlan and external_ids need an Open vSwitch bridge"),
+        (dict(link_type="macvlan", parent="eth0", external_ids={"iface-id": "p1"}), "need an Open vSwitch bridge"),
     ],
 )
 def test_bad_input(overrides, message):
@@ -142,7 +146,7 @@ def test_vlan_change_on_ovs():
     w = want(vlan=30)
     w["bridge_type"] = "ovs"
     current = converged(want(vlan=20) | {"bridge_type": "ovs"})
-    assert plan(current, w, 1500) == [("ovs-set-tag", "ve000000000001", {"vlan": 30})]
+    assert plan(current, w, 1500) == [("ovs-set-port", "ve000000000001", {"vlan": 30, "external_ids": {}})]
 
 
 def test_foreign_interface_is_refused_never_adopted():
@@ -174,7 +178,56 @@ def test_gateway_change_replaces_the_default_route():
 def test_describe_every_step():
     w = want(gateway="192.168.50.1", routes=["10.0.0.0/8"])
     for op in plan(None, w, 1500) + [("remove", "eth1", {}), ("del-addr", "eth1", {"address": "1.2.3.4/24"}),
-                                     ("ovs-add-port", "ve1", {"bridge": "br0", "vlan": 5}), ("ovs-set-tag", "ve1", {"vlan": None})]:
+                                     ("ovs-add-port", "ve1", {"bridge": "br0", "vlan": 5}), ("ovs-set-port", "ve1", {"vlan": None})]:
         assert describe(op)
     assert describe(("ovs-add-port", "ve1", {"bridge": "br0", "vlan": 5})) == "add ve1 to OVS bridge br0 tag 5"
     assert alias_for("ve1").endswith("ve1")
+
+
+def ovs(**overrides):
+    w = want(**overrides)
+    w["bridge_type"] = "ovs"
+    return w
+
+
+VARIANTS = [want(), want(gateway="192.168.50.1", routes=["10.0.0.0/8"], mtu=1400), ovs(vlan=20),
+            ovs(external_ids={"iface-id": "db"}, tx_checksum_offload=False)]
+PERTURBATIONS = [
+    ("address", lambda c: c.update(addresses=["192.168.50.99/24"])),
+    ("mac", lambda c: c.update(mac="0a:00:00:00:00:09")),
+    ("mtu", lambda c: c.update(mtu=1280)),
+    ("down", lambda c: c.update(up=False)),
+    ("route", lambda c: c.update(routes=c["routes"] + [("172.16.0.0/12", None)])),
+    ("gateway", lambda c: c.update(routes=[("0.0.0.0/0", "192.168.50.254")])),
+    ("vlan", lambda c: c["host"].update(ovs_tag=99)),
+    ("external ids", lambda c: c["host"].update(external_ids={"iface-id": "other"})),
+    ("host mtu", lambda c: c["host"].update(mtu=9000)),
+    ("host down", lambda c: c["host"].update(up=False)),
+    ("offload", lambda c: c.update(tx_checksum_offload=True)),
+]
+
+
+@pytest.mark.parametrize("index", range(len(VARIANTS)))
+@pytest.mark.parametrize("perturbation", [p[0] for p in PERTURBATIONS] + ["none"])
+def test_the_diff_shows_a_change_exactly_when_steps_are_planned(index, perturbation):
+    """Every field a step changes is in the view: no step <=> before == after (a retag or a route change
+    must not report changed with an empty diff)."""
+    w = VARIANTS[index]
+    if perturbation in ("vlan", "external ids") and w["bridge_type"] != "ovs":
+        pytest.skip("a Linux bridge port has no VLAN tag or external ids")
+    if perturbation == "offload" and w["tx_checksum_offload"] is None:
+        pytest.skip("the offload setting is read only when it is asked for")
+    current = converged(w)
+    if perturbation != "none":
+        dict(PERTURBATIONS)[perturbation](current)
+    steps = plan(current, w, 1500)
+    assert (steps == []) == (view(w, current) == view(w, wanted_state(w, 1500))), (steps, view(w, current))
+
+
+def test_vlan_retag_and_route_change_show_in_the_diff():
+    w = ovs(vlan=30)
+    current = converged(ovs(vlan=20))
+    assert view(w, current)["vlan"] == 20 and view(w, wanted_state(w, 1500))["vlan"] == 30
+    w = want(routes=["10.1.0.0/16"])
+    before = view(w, converged(want(routes=["10.2.0.0/16"])))
+    assert before["routes"] == ["10.2.0.0/16"] and view(w, wanted_state(w, 1500))["routes"] == ["10.1.0.0/16"]

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from ansible_collections.encompass.netlab.plugins.modules.daemon_process import pid_alive, plan, read_pid
+from ansible_collections.encompass.netlab.plugins.module_utils._daemon import pid_alive, plan, read_pid
 
 
 @pytest.mark.parametrize(

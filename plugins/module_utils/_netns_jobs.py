@@ -2,13 +2,15 @@
 # Copyright (c) encompass.netlab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""ARP from inside a network namespace: duplicate-address probes (RFC 5227) and gratuitous ARP.
+"""Work done from inside a container's network namespace: duplicate-address probes (RFC 5227),
+gratuitous ARP, and the TX checksum offload setting of an interface (the SIOCETHTOOL ioctl).
 
 Each job runs in a forked child that enters the namespace, so many namespaces are served at once
 and the module's own process never changes namespace."""
 
 from __future__ import annotations
 
+import array
 import ctypes
 import fcntl
 import json
@@ -23,6 +25,8 @@ ETH_P_ARP = 0x0806
 BROADCAST = b"\xff" * 6
 SIOCGIFFLAGS = 0x8913
 SIOCGIFHWADDR = 0x8927
+SIOCETHTOOL = 0x8946
+ETHTOOL_GTXCSUM, ETHTOOL_STXCSUM = 0x16, 0x17
 IFF_RUNNING = 0x40
 
 
@@ -61,11 +65,24 @@ def _hwaddr(sock, ifname):
     return ifreq[18:24]
 
 
+def _tx_checksum(ifname, enabled=None):
+    """Read (enabled=None) or set an interface's TX checksum offload through struct ethtool_value."""
+    value = array.array("I", [ETHTOOL_GTXCSUM if enabled is None else ETHTOOL_STXCSUM, int(bool(enabled))])
+    request = struct.pack("16sP", ifname.encode()[:15], value.buffer_info()[0])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        fcntl.ioctl(sock.fileno(), SIOCETHTOOL, request)
+    return bool(value[1]) if enabled is None else bool(enabled)
+
+
 def _child(job, write_fd):
-    """Runs in the forked child: probe or announce, write one JSON line, exit."""
+    """Runs in the forked child: one job, one JSON line written back, exit."""
     result = {"conflict": None, "error": None}
     try:
         _enter(job["netns"])
+        if job["kind"] == "tx-checksum":
+            result["enabled"] = _tx_checksum(job["ifname"], job.get("enabled"))
+            os.write(write_fd, json.dumps(result).encode() + b"\n")
+            os._exit(0)  # pylint: disable=protected-access
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
         sock.bind((job["ifname"], ETH_P_ARP))
         # Probes go out from the interface's current MAC: its final one derives from the address, so a
@@ -102,8 +119,10 @@ def _child(job, write_fd):
 
 
 def run_jobs(jobs):
-    """Run ARP jobs ({kind: probe|announce, netns, ifname, mac, ip, wait, probes}) in parallel;
-    return their results in order."""
+    """Run jobs in parallel, each in its namespace, and return their results in order:
+    {kind: probe, netns, ifname, ip, wait, probes} -> {conflict: MAC or None, error};
+    {kind: announce, netns, ifname, mac, ip, count} -> {error};
+    {kind: tx-checksum, netns, ifname, enabled: None (read) or bool (set)} -> {enabled, error}."""
     children = []
     for job in jobs:
         read_fd, write_fd = os.pipe()
@@ -126,5 +145,5 @@ def run_jobs(jobs):
         try:
             results.append(json.loads(b"".join(chunks) or b"{}"))
         except ValueError:
-            results.append({"conflict": None, "error": "the ARP helper gave no answer"})
+            results.append({"conflict": None, "error": "the namespace helper gave no answer"})
     return results

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.encompass.netlab.plugins.modules.kernel_vxlan import MARKER, VxlanError, plan, state_after, validate
+from ansible_collections.encompass.netlab.plugins.module_utils._vxlan import MARKER, VxlanError, kernel_mtu, plan, state_after, validate
 
 DESIRED = dict(name="vx0", vni=42, port=4789, local_ip="10.0.0.1", underlay_interface=None, learning=True,
                mtu=1450, master="docker0", peers=["10.0.0.2", "10.0.0.3"])
@@ -79,3 +79,14 @@ def test_validate_sorts_and_dedups_peers():
 def test_validate_rejects(extra, message):
     with pytest.raises(VxlanError, match=message):
         validate(params(**extra), {"10.0.0.1"})
+
+
+def test_a_new_device_without_mtu_is_predicted_with_the_kernels_choice():
+    """Linux gives a new VXLAN device the underlay's MTU minus the overhead; check mode must say the same."""
+    desired = dict(DESIRED, mtu=None, underlay_interface="eth9")
+    ops = plan(None, desired, "present", True)
+    assert "set-mtu" not in kinds(ops)
+    assert state_after(None, ops, desired, kernel_mtu(9000))["mtu"] == 8950
+    assert state_after(None, ops, desired, kernel_mtu(1500, 6))["mtu"] == 1430
+    assert state_after(None, ops, dict(desired, underlay_interface=None), kernel_mtu(None))["mtu"] == 1500
+    assert state_after(current(mtu=1400), [], desired)["mtu"] == 1400

@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one path every module of the collection takes: read the object, plan the steps that make it
+match, stop there in check mode, apply them, and report `changes` (always) and `diff` (in diff mode)
+the same way; a NetlabError anywhere becomes fail_json here and nowhere else."""
+
+from __future__ import annotations
+
+import collections
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.encompass.netlab.plugins.module_utils._errors import NetlabError
+
+# One change: what kind of step, on which object, with which values.
+Step = collections.namedtuple("Step", "kind name detail")
+
+
+class Target:
+    """What a module converges. Subclasses read the real state, plan steps from it, predict the state
+    the steps lead to (check mode and diff use the prediction), and apply them."""
+
+    def read(self):
+        """The current state (None when the object does not exist)."""
+        return None
+
+    def plan(self, before):
+        """The steps that take before to the wanted state; raise InputError for input that cannot be applied."""
+        del before
+        return []
+
+    def predict(self, before, steps):
+        """The state the steps lead to, computed from before."""
+        del steps
+        return before
+
+    def apply(self, steps):
+        """Make the steps real; on failure remove what this run made and raise a NetlabError."""
+        del steps
+
+    def settle(self, predicted):
+        """The state after apply (read back where that is cheap, else the prediction)."""
+        return predicted
+
+    def describe(self, step):
+        """One step as a line of the `changes` result."""
+        return "%s %s" % (step.kind, step.name)
+
+    def view(self, state):
+        """The public form of a state, as the diff shows it."""
+        return state
+
+    def diff(self, before, after):
+        """The diff result: the views of before and after."""
+        return dict(before=self.view(before), after=self.view(after))
+
+    def result(self, after):
+        """Module-specific result keys for the state after the run."""
+        del after
+        return {}
+
+    def pending(self):
+        """Values that only a real run can tell (an address Docker will assign), as lines of text."""
+        return []
+
+    def close(self):
+        """Release connections."""
+
+
+def dispatch(owner, step, *args, prefix="do_"):
+    """Apply one step by the owner's method <prefix><kind> (dashes become underscores), called with
+    args and the step: every module applies its steps this one way."""
+    return getattr(owner, prefix + step.kind.replace("-", "_"))(*args, step)
+
+
+def require(module, available, library, import_error):
+    """Fail with the standard missing-library message when a Python library is not importable."""
+    if not available:
+        module.fail_json(msg=missing_required_lib(library), exception=import_error)
+
+
+def run(module, make_target):
+    """Converge one target made by make_target(module) and exit the module."""
+    target = None
+    steps = []
+    try:
+        target = make_target(module)
+        before = target.read()
+        steps = target.plan(before)
+        after = target.predict(before, steps)
+        if steps and not module.check_mode:
+            target.apply(steps)
+            after = target.settle(after)
+        pending = target.pending()
+    except NetlabError as exc:
+        changes = [target.describe(step) for step in steps] if target is not None else []
+        if target is not None:
+            target.close()
+        module.fail_json(msg=str(exc), changes=changes)
+    target.close()
+    result = dict(changed=bool(steps), changes=[target.describe(step) for step in steps])
+    result.update(target.result(after))
+    if pending:
+        result["pending"] = pending
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = target.diff(before, after)
+    module.exit_json(**result)

@@ -1,0 +1,125 @@
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one module path: check mode stops before apply, `changes` always, `diff` only in diff mode,
+every NetlabError becomes one fail_json."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.encompass.netlab.plugins.module_utils._converge import Step, Target, dispatch, run
+from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError, NetlabError, OvsdbError
+
+
+class Exit(Exception):
+    def __init__(self, kind, result):
+        super().__init__(kind)
+        self.kind, self.result = kind, result
+
+
+class FakeModule:
+    """Only what run() touches: check_mode, _diff, exit_json and fail_json (both end the module)."""
+
+    def __init__(self, check_mode=False, diff=False):
+        self.check_mode, self._diff = check_mode, diff
+
+    def exit_json(self, **result):
+        raise Exit("exit", result)
+
+    def fail_json(self, **result):
+        raise Exit("fail", result)
+
+
+class Counter(Target):
+    """A number that should become `wanted`: one step per missing unit."""
+
+    def __init__(self, module, value=1, wanted=3, fail_in=None):
+        self.value, self.wanted, self.fail_in, self.applied, self.closed = value, wanted, fail_in, [], False
+
+    def read(self):
+        if self.fail_in == "read":
+            raise OvsdbError("database at x: not reachable; start it")
+        return dict(value=self.value)
+
+    def plan(self, before):
+        return [Step("add", "counter", {"n": n}) for n in range(before["value"], self.wanted)]
+
+    def predict(self, before, steps):
+        return dict(value=before["value"] + len(steps))
+
+    def apply(self, steps):
+        for step in steps:
+            dispatch(self, step)
+
+    def do_add(self, step):
+        if self.fail_in == "apply":
+            raise NetlabError("counter: cannot add %d; what this run made was removed" % step.detail["n"])
+        self.applied.append(step.detail["n"])
+        self.value += 1
+
+    def settle(self, predicted):
+        return dict(value=self.value)
+
+    def describe(self, step):
+        return "add %d" % step.detail["n"]
+
+    def result(self, after):
+        return dict(value=after["value"])
+
+    def close(self):
+        self.closed = True
+
+
+def converge(module, **kwargs):
+    made = []
+
+    def factory(mod):
+        made.append(Counter(mod, **kwargs))
+        return made[0]
+
+    with pytest.raises(Exit) as caught:
+        run(module, factory)
+    return caught.value, made[0] if made else None
+
+
+def test_check_mode_predicts_and_applies_nothing():
+    out, target = converge(FakeModule(check_mode=True, diff=True))
+    assert out.kind == "exit" and target.applied == [] and target.closed
+    assert out.result == dict(changed=True, changes=["add 1", "add 2"], value=3, diff=dict(before=dict(value=1), after=dict(value=3)))
+
+
+def test_real_run_applies_and_reports_the_same():
+    predicted, dummy = converge(FakeModule(check_mode=True, diff=True))
+    applied, target = converge(FakeModule(diff=True))
+    assert target.applied == [1, 2] and applied.result == predicted.result
+
+
+def test_converged_reports_no_change_and_diff_only_in_diff_mode():
+    out, target = converge(FakeModule(), value=3)
+    assert out.result == dict(changed=False, changes=[], value=3) and "diff" not in out.result and target.applied == []
+
+
+def test_errors_become_one_fail_json_with_the_planned_changes():
+    out, target = converge(FakeModule(), fail_in="apply")
+    assert out.kind == "fail" and out.result["msg"].startswith("counter: cannot add 1")
+    assert out.result["changes"] == ["add 1", "add 2"] and target.closed
+    out, dummy = converge(FakeModule(), fail_in="read")
+    assert out.kind == "fail" and "not reachable" in out.result["msg"] and out.result["changes"] == []
+
+
+def test_input_errors_while_making_the_target_fail_the_same_way():
+    def factory(module):
+        raise InputError("bridge br0: mtu 20 is out of range (68 to 65535)")
+
+    with pytest.raises(Exit) as caught:
+        run(FakeModule(), factory)
+    assert caught.value.kind == "fail" and caught.value.result == dict(msg="bridge br0: mtu 20 is out of range (68 to 65535)", changes=[])
+
+
+def test_every_error_shares_one_base():
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.encompass.netlab.plugins.module_utils import _errors, _link_env, _ovs_tunnel, _veth, _vxlan
+    for cls in (_link_env.LinkError, _ovs_tunnel.TunnelError, _veth.AttachError, _vxlan.VxlanError, _errors.NetlinkFailure,
+                _errors.OvsdbError, _errors.DockerFailure, _errors.StepFailure):
+        assert issubclass(cls, NetlabError)
