@@ -152,9 +152,11 @@ def run_group(scenarios, results):
     for scenario in scenarios:
         log = OUTPUT / ("molecule-%s.log" % scenario)
         start = time.monotonic()
+        # Molecule calls ansible-config and ansible-playbook from PATH: the pinned ones first.
+        env = dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", "")))
         with open(log, "w", encoding="utf-8") as handle:
             rc = subprocess.run([str(BIN / "molecule"), "test", "-s", scenario], cwd=ROOT, stdout=handle,
-                                stderr=subprocess.STDOUT, check=False).returncode
+                                stderr=subprocess.STDOUT, check=False, env=env).returncode
         results[scenario] = (rc, time.monotonic() - start, log)
         print("  molecule %-10s %s in %5.0f s (log: %s)"
               % (scenario, "passed" if rc == 0 else "FAILED", results[scenario][1], log.relative_to(ROOT)), flush=True)

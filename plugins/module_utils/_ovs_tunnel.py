@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 
+from ansible_collections.encompass.netlab.plugins.module_utils import _underlay
 from ansible_collections.encompass.netlab.plugins.module_utils import _validate as valid
 from ansible_collections.encompass.netlab.plugins.module_utils._converge import Step
 from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError
@@ -144,39 +145,12 @@ def plan(current, desired, params):
     return ops
 
 
-def plan_underlay(current, nic, bridge):
-    """The steps that put the underlay address on an OVS netdev bridge owning the NIC, which the
-    userspace datapath needs to route tunnel packets.
-
-    current: {exists, datapath_type, has_nic, nic_addresses, bridge_addresses, gateways, arp_ignore}
-    """
-    ops = []
-    if current["exists"] and current["datapath_type"] != "netdev":
-        raise TunnelError("underlay bridge %s exists with datapath_type=%s; it must be netdev" % (bridge, current["datapath_type"]))
-    if not current["exists"]:
-        ops.append(Step("add-underlay", bridge, {"nic": nic}))
-    elif not current["has_nic"]:
-        ops.append(Step("add-underlay-port", bridge, {"nic": nic}))
-    if current["nic_addresses"]:
-        ops.append(Step("move-addresses", nic, {"to": bridge, "addresses": current["nic_addresses"], "gateways": current["gateways"]}))
-    elif not current["bridge_addresses"]:
-        raise TunnelError("underlay_interface %s has no IPv4 address and %s has none either; nothing can carry the tunnels" % (nic, bridge))
-    if current["arp_ignore"] < 1:
-        ops.append(Step("arp-ignore", nic, {}))
-    return ops
-
-
 def describe(op):
     """One operation as a line for the 'changes' result."""
     kind, name, detail = op
-    if kind == "add-underlay":
-        return "add underlay bridge %s: datapath_type=netdev with port %s" % (name, detail["nic"])
-    if kind == "add-underlay-port":
-        return "add port %s to underlay bridge %s" % (detail["nic"], name)
-    if kind == "move-addresses":
-        return "move %s from %s to %s" % (" ".join(detail["addresses"] + ["default via %s" % g for g in detail["gateways"]]), name, detail["to"])
-    if kind == "arp-ignore":
-        return "set net.ipv4.conf.%s.arp_ignore=1" % name
+    underlay = _underlay.describe(op)
+    if underlay:
+        return underlay
     if kind in ("add-tunnel",):
         return "add tunnel port %s: type=%s %s" % (name, detail["type"], " ".join("options:%s=%s" % kv for kv in sorted(detail["options"].items())))
     if kind == "set-tunnel":

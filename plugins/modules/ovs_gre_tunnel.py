@@ -208,11 +208,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.encompass.netlab.plugins.module_utils import _converge
 from ansible_collections.encompass.netlab.plugins.module_utils import _netlink as netlink
 from ansible_collections.encompass.netlab.plugins.module_utils import _ovsdb
+from ansible_collections.encompass.netlab.plugins.module_utils import _underlay
 from ansible_collections.encompass.netlab.plugins.module_utils import _validate as valid
 from ansible_collections.encompass.netlab.plugins.module_utils._converge import Step, Target
 from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError, OvsdbError
 from ansible_collections.encompass.netlab.plugins.module_utils._ovs_tunnel import (
-    MANAGER, TUNNEL_OPS, describe, plan, plan_underlay, spanning_tree_turned_off, state_after, validate)
+    MANAGER, TUNNEL_OPS, describe, plan, spanning_tree_turned_off, state_after, validate)
 
 PEER_KEY = "encompass-netlab-peer"
 
@@ -284,31 +285,22 @@ class TunnelSet(Target):
 
     def read(self):
         self.before_bridge, self.current_tunnels = read_state(self.db, self.name, set(self.tunnels))
-        self.underlay = self.read_underlay() if self.nic else None
-        return self.state(self.before_bridge, self.current_tunnels, netlink.master_of(self.name) if self.attach_to else None)
+        self.underlay = _underlay.read(self.db, self.nic, self.params["underlay_bridge"]) if self.nic else None
+        return self.state(self.before_bridge, self.current_tunnels, netlink.master_of(self.name) if self.attach_to else None, [])
 
-    def read_underlay(self):
-        bridge = self.params["underlay_bridge"]
-        row = self.db.find("Bridge", bridge)
-        return dict(exists=row is not None, datapath_type=(row.datapath_type or "system") if row is not None else None,
-                    has_nic=row is not None and any(port.name == self.nic for port in row.ports),
-                    nic_addresses=netlink.ipv4_addresses(self.nic), bridge_addresses=netlink.ipv4_addresses(bridge),
-                    gateways=netlink.default_gateways(self.nic), arp_ignore=netlink.arp_ignore(self.nic))
-
-    def state(self, bridge, tunnels, attached):
+    def state(self, bridge, tunnels, attached, steps):
         view = dict(bridge=bridge, tunnels=public({n: t for n, t in tunnels.items() if t["managed"] and t.get("bridge") == self.name}))
         if self.attach_to:
             view["attached_to"] = attached
         if self.nic:
-            view["underlay"] = dict(bridge=self.params["underlay_bridge"], nic=self.nic, addresses=self.underlay["bridge_addresses"]
-                                    if self.underlay["exists"] else [], arp_ignore=self.underlay["arp_ignore"] >= 1)
+            view["underlay"] = dict(bridge=self.params["underlay_bridge"], nic=self.nic, **_underlay.view(self.underlay, steps))
         return view
 
     def plan(self, before):
         try:
             steps = plan(dict(bridge=self.before_bridge, tunnels=self.current_tunnels), self.desired, self.params)
             if self.nic:
-                steps = plan_underlay(self.underlay, self.nic, self.params["underlay_bridge"]) + steps
+                steps = _underlay.plan(self.underlay, self.nic, self.params["underlay_bridge"]) + steps
         except InputError as exc:
             raise InputError("bridge %s: %s" % (self.name, exc)) from None
         if self.attach_to and (self.before_bridge is None or before["attached_to"] != self.attach_to or not netlink.is_up(self.name)):
@@ -320,15 +312,11 @@ class TunnelSet(Target):
         return steps
 
     def predict(self, before, steps):
-        after = self.state(self.after_bridge, self.after_tunnels, self.attach_to)
-        if self.nic:
-            moved = [a for s in steps if s.kind == "move-addresses" for a in s.detail["addresses"]]
-            after["underlay"].update(addresses=sorted(set(after["underlay"]["addresses"] + moved)), arp_ignore=True)
-        return after
+        return self.state(self.after_bridge, self.after_tunnels, self.attach_to, steps)
 
     def apply(self, steps):
         try:
-            self.apply_underlay([s for s in steps if s.kind not in TUNNEL_OPS + ("attach", "remake-tunnels")])
+            _underlay.apply(self.db, [s for s in steps if s.kind in _underlay.KINDS], self.params["timeout"])
             self.apply_ovsdb(steps)
             if any(s.kind == "remake-tunnels" for s in steps):
                 # Open vSwitch 3.1 (userspace datapath, measured) kept tunnel ports that had taken part in RSTP from
@@ -348,33 +336,6 @@ class TunnelSet(Target):
                 netlink.set_master(self.name, self.attach_to)
         except OvsdbError as exc:
             raise OvsdbError(str(exc) if str(exc).startswith("bridge ") else "bridge %s: %s" % (self.name, exc)) from None
-
-    def apply_underlay(self, steps):
-        """Make the underlay bridge (OVSDB), then move the addresses onto it (netlink)."""
-        for step in steps:
-            _converge.dispatch(self, step)
-
-    def do_add_underlay(self, step):
-        def build(txn, idl):
-            nic_port, dummy_iface = _ovsdb.insert_port(txn, idl, step.detail["nic"])
-            if step.kind == "add-underlay-port":
-                self.db.find("Bridge", step.name).addvalue("ports", nic_port)
-            else:
-                _ovsdb.insert_bridge(txn, idl, self.db.root(), step.name, "netdev", {_ovsdb.MANAGED_BY: MANAGER}, [nic_port])
-
-        self.db.transact(build)
-        missing = self.db.wait_ofports([step.name, step.detail["nic"]])
-        if missing:
-            raise OvsdbError("the datapath (netdev) refused %s of underlay bridge %s" % (", ".join(missing), step.name))
-        netlink.wait_link(step.name, self.params["timeout"])
-
-    do_add_underlay_port = do_add_underlay
-
-    def do_move_addresses(self, step):
-        netlink.move_ipv4(step.name, step.detail["to"], step.detail["addresses"], step.detail["gateways"])
-
-    def do_arp_ignore(self, step):
-        netlink.set_arp_ignore(step.name)
 
     def apply_ovsdb(self, steps):
         """Apply the database steps in one transaction and wait for ovs-vswitchd."""

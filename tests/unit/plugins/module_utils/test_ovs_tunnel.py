@@ -192,7 +192,7 @@ def underlay(**overrides):
 
 
 def test_underlay_fresh_host():
-    from ansible_collections.encompass.netlab.plugins.module_utils._ovs_tunnel import plan_underlay
+    from ansible_collections.encompass.netlab.plugins.module_utils._underlay import plan as plan_underlay
     ops = plan_underlay(underlay(), "eth0", "br-phy")
     assert [op[0] for op in ops] == ["add-underlay", "move-addresses", "arp-ignore"]
     assert ops[1][2] == {"to": "br-phy", "addresses": ["10.99.0.11/24"], "gateways": ["10.99.0.1"]}
@@ -200,7 +200,7 @@ def test_underlay_fresh_host():
 
 
 def test_underlay_converged_and_partial():
-    from ansible_collections.encompass.netlab.plugins.module_utils._ovs_tunnel import plan_underlay
+    from ansible_collections.encompass.netlab.plugins.module_utils._underlay import plan as plan_underlay
     done = underlay(exists=True, datapath_type="netdev", has_nic=True, nic_addresses=[], bridge_addresses=["10.99.0.11/24"], arp_ignore=1)
     assert plan_underlay(done, "eth0", "br-phy") == []
     nic_out = dict(done, has_nic=False)
@@ -208,7 +208,7 @@ def test_underlay_converged_and_partial():
 
 
 def test_underlay_errors():
-    from ansible_collections.encompass.netlab.plugins.module_utils._ovs_tunnel import plan_underlay
+    from ansible_collections.encompass.netlab.plugins.module_utils._underlay import plan as plan_underlay
     with pytest.raises(TunnelError, match="datapath_type=system; it must be netdev"):
         plan_underlay(underlay(exists=True, datapath_type="system", has_nic=True), "eth0", "br-phy")
     with pytest.raises(TunnelError, match="has no IPv4 address"):
