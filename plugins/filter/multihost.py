@@ -10,15 +10,16 @@ import ipaddress
 
 from ansible.errors import AnsibleFilterError
 
-# Bytes a tunnel adds to every frame it carries (outer IPv4 + tunnel header + inner Ethernet).
-OVERHEAD = {"gre": 38, "vxlan": 50, "geneve": 50}
+# Bytes a tunnel adds to every frame it carries (outer IPv4 + tunnel header + inner Ethernet); OVN's Geneve
+# carries an 8-byte option (the logical ports) on every packet.
+OVERHEAD = {"gre": 38, "vxlan": 50, "geneve": 50, "ovn-geneve": 58}
 GRE_KEY = 4
 
 
 def tunnel_mtu(underlay_mtu, tunnel_type="gre", key=None):
     """The largest inner MTU a tunnel of this type carries over an underlay of underlay_mtu."""
     if tunnel_type not in OVERHEAD:
-        raise AnsibleFilterError("tunnel_mtu: unknown tunnel type %r (want gre, vxlan or geneve)" % (tunnel_type,))
+        raise AnsibleFilterError("tunnel_mtu: unknown tunnel type %r (want gre, vxlan, geneve or ovn-geneve)" % (tunnel_type,))
     try:
         underlay_mtu = int(underlay_mtu)
     except (TypeError, ValueError):

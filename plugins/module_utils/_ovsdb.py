@@ -31,7 +31,7 @@ DEFAULT_REMOTE = "unix:/var/run/openvswitch/db.sock"
 TABLES = {
     "Open_vSwitch": ("Open_vSwitch", "Bridge", "Port", "Interface"),
     "OVN_Northbound": ("NB_Global", "Logical_Switch", "Logical_Switch_Port", "ACL"),
-    "OVN_Southbound": ("SB_Global", "Chassis", "Encap", "Port_Binding"),
+    "OVN_Southbound": ("SB_Global", "Chassis", "Chassis_Private", "Encap", "Port_Binding"),
 }
 ROOT = {"Open_vSwitch": "Open_vSwitch", "OVN_Northbound": "NB_Global", "OVN_Southbound": "SB_Global"}
 # How messages name each database.
@@ -108,10 +108,16 @@ class Ovsdb:
         return None
 
     def transact(self, build, wait=True):
-        """Run build(txn, idl) in one transaction (rebuilt on a concurrent change), then, with wait, wait
-        until the change took effect: ovs-vswitchd applied it (Open_vSwitch), or every chassis did
-        (OVN_Northbound, as `ovn-nbctl --wait=hv`). Returns the transaction."""
-        counter = {"Open_vSwitch": "next_cfg", "OVN_Northbound": "nb_cfg"}.get(self.database) if wait else None
+        """Run build(txn, idl) in one transaction (rebuilt on a concurrent change), then wait until the change
+        took effect: with Open_vSwitch, until ovs-vswitchd applied it (wait=True); with OVN_Northbound, until
+        ovn-northd did (wait="sb") or every chassis too (wait="hv"), as `ovn-nbctl --wait=sb|hv`. False or
+        "none" does not wait. Returns the transaction."""
+        if self.database == "Open_vSwitch":
+            counter, applied = ("next_cfg", "cur_cfg") if wait else (None, None)
+        elif self.database == "OVN_Northbound" and wait not in (False, "none"):
+            counter, applied = "nb_cfg", "hv_cfg" if wait == "hv" else "sb_cfg"
+        else:
+            counter = applied = None
         deadline = time.monotonic() + self.timeout
         while True:
             self.idl.run()
@@ -128,12 +134,12 @@ class Ovsdb:
                                  % (TITLE[self.database], self.remote, status, txn.get_error()))
             break
         if counter and status == ovs.db.idl.Transaction.SUCCESS:
-            self.wait_applied(txn.get_increment_new_value())
+            self.wait_applied(txn.get_increment_new_value(), applied)
         return txn
 
-    def wait_applied(self, value):
-        applied = {"Open_vSwitch": "cur_cfg", "OVN_Northbound": "hv_cfg"}[self.database]
-        who = "ovs-vswitchd" if self.database == "Open_vSwitch" else "ovn-northd and every ovn-controller"
+    def wait_applied(self, value, applied="cur_cfg"):
+        """Wait until the root row's column applied (cur_cfg, sb_cfg, hv_cfg) reaches value."""
+        who = {"cur_cfg": "ovs-vswitchd", "sb_cfg": "ovn-northd", "hv_cfg": "ovn-northd and every ovn-controller"}[applied]
         deadline = time.monotonic() + self.timeout
         while True:
             self.idl.run()

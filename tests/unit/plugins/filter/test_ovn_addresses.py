@@ -1,0 +1,34 @@
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.encompass.netlab.plugins.filter.multihost import tunnel_mtu
+from ansible_collections.encompass.netlab.plugins.filter.ovn import ovn_addresses
+from ansible_collections.encompass.netlab.plugins.module_utils._veth import default_mac
+
+
+def test_addresses_and_the_mac_veth_attach_derives():
+    planned = ovn_addresses({"mongodb": "a", "elasticsearch": "b", "tomcat": "c"}, {"a": 1, "b": 2, "c": 3})
+    assert planned["tomcat"] == {"address": "172.29.3.12/16", "mac": "0a:6e:ac:1d:03:0c"}
+    assert all(p["mac"] == default_mac(p["address"]) for p in planned.values())
+
+
+@pytest.mark.parametrize("placement, indexes, subnet, message", [
+    ({"mongodb": "a"}, {"b": 1}, "172.29.0.0/16", "no index for host a"),
+    ({"redis": "a"}, {"a": 1}, "172.29.0.0/16", "no address offset for redis"),
+    ({"mongodb": "a"}, {"a": 1}, "172.29.0.0/33", "ovn_addresses"),
+    ({"mongodb": "a"}, {"a": 2}, "172.29.0.0/24", "blocks of /24 must be longer than the subnet's /24"),
+])
+def test_bad_plans(placement, indexes, subnet, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        ovn_addresses(placement, indexes, subnet)
+
+
+def test_ovn_geneve_carries_an_option():
+    assert tunnel_mtu(1500, "ovn-geneve") == 1442 and tunnel_mtu(1500, "geneve") == 1450
