@@ -191,13 +191,15 @@ class Ovsdb:
             raise OvsdbError("the datapath refused port %s on bridge %s" % (name, bridge))
 
     def set_port(self, name, tag=None, iface_external_ids=None):
-        """Set a port's VLAN tag (0 or None: untagged) and, when given, its interface's external ids."""
+        """Set a port's VLAN tag (0 or None: untagged) and, when given, those keys of its interface's external
+        ids (the others stay: ovn-controller's ovn-installed, for one)."""
         def build(txn, idl):
             del txn, idl
             row = self.find("Port", name)
             row.tag = [tag] if tag else []
-            if iface_external_ids is not None:
-                row.interfaces[0].external_ids = iface_external_ids
+            if iface_external_ids:
+                iface = row.interfaces[0]
+                iface.external_ids = dict(iface.external_ids, **iface_external_ids)
 
         self.transact(build, wait=False)
 

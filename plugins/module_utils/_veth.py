@@ -161,7 +161,7 @@ def plan(current, want, bridge_mtu):
             ids = want.get("external_ids") or {}
             if not host.get("ovs_port"):
                 steps.append(Step("ovs-add-port", name, {"bridge": want["bridge"], "vlan": want["vlan"], "external_ids": ids}))
-            elif host.get("ovs_tag") != want["vlan"] or (host.get("external_ids") or {}) != ids:
+            elif host.get("ovs_tag") != want["vlan"] or {k: (host.get("external_ids") or {}).get(k) for k in ids} != ids:
                 steps.append(Step("ovs-set-port", name, {"vlan": want["vlan"], "external_ids": ids}))
         if mtu is not None and host["mtu"] != mtu:
             steps.append(Step("host-mtu", name, {"mtu": mtu}))
@@ -181,7 +181,9 @@ def view(att, state):
                 routes=["%s via %s" % r if r[1] else r[0] for r in state["routes"]],
                 tx_checksum_offload=state.get("tx_checksum_offload"),
                 host_ifname=att.get("host_ifname") if att["link_type"] == "veth" else None,
-                bridge=host.get("bridge"), vlan=host.get("ovs_tag"), external_ids=host.get("external_ids") or {},
+                bridge=host.get("bridge"), vlan=host.get("ovs_tag"),
+                # Only the keys asked for: others (ovn-controller's ovn-installed) are not this module's.
+                external_ids={k: v for k, v in (host.get("external_ids") or {}).items() if k in (att.get("external_ids") or {})},
                 host_mtu=host.get("mtu"), host_up=host.get("up"))
 
 

@@ -83,8 +83,9 @@ options:
     type: int
   external_ids:
     description:
-      - The C(external_ids) of the host end's Open vSwitch interface (only with an Open vSwitch bridge), set
-        exactly; for example C(iface-id) binds the interface to an OVN logical switch port.
+      - Keys of the C(external_ids) of the host end's Open vSwitch interface (only with an Open vSwitch bridge); for
+        example C(iface-id) binds the interface to an OVN logical switch port. Other keys (C(ovn-controller) adds
+        C(ovn-installed)) are left as they are.
     type: dict
   tx_checksum_offload:
     description:

@@ -223,10 +223,14 @@ def test_ovs_external_ids_and_checksum_offload(module):
     assert sh("ovs-vsctl", "get", "Interface", host, "external_ids:iface-id").stdout.strip().strip('"') == "lsp-a"
     assert offload(a) is False
     assert module(MODULE, args)["changed"] is False
+    # A key someone else owns (ovn-controller's ovn-installed) is neither a change nor removed.
+    sh("ovs-vsctl", "set", "Interface", host, "external_ids:ovn-installed=true")
+    assert module(MODULE, args)["changed"] is False
     sh("ovs-vsctl", "set", "Interface", host, "external_ids:iface-id=other")
     fixed = module(MODULE, args)
     assert fixed["interface"]["changes"] == ["set %s vlan tag none external_ids:iface-id=lsp-a" % host]
     assert sh("ovs-vsctl", "get", "Interface", host, "external_ids:iface-id").stdout.strip().strip('"') == "lsp-a"
+    assert sh("ovs-vsctl", "get", "Interface", host, "external_ids:ovn-installed").stdout.strip().strip('"') == "true"
 
 
 def test_absent_after_container_stopped_cleans_the_ovs_port(module):
