@@ -167,8 +167,8 @@ def describe_switch(step):
             "".join(" external_ids:%s=%s" % kv for kv in sorted(detail["external_ids"].items())))
     if kind == "del-port":
         return "delete logical switch port %s" % obj
-    return "%s ACL on %s: %s %d %s %s" % ("add" if kind == "add-acl" else "delete", obj, detail["direction"],
-                                           detail["priority"], detail["action"], detail["match"])
+    verb = "add" if kind == "add-acl" else "delete"
+    return "%s ACL on %s: %s %d %s %s" % (verb, obj, detail["direction"], detail["priority"], detail["action"], detail["match"])
 
 
 def chassis_settings(params, local_addresses, datapath):

@@ -32,7 +32,7 @@ attributes:
     support: full
 options:
   name:
-    description: The logical switch's name (1 to 63 of letters, digits, C(_ . : -)).
+    description: The logical switch's name, 1 to 63 of letters, digits and C(_), C(.), C(:), C(-).
     type: str
     required: true
   subnet:
