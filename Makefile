@@ -65,6 +65,7 @@ bench: venv images ## Benchmarks that print figures (veth_attach against pipewor
 	$(BIN)/python bench/veth_attach.py 50
 	$(BIN)/python bench/site_modes.py
 	$(BIN)/python bench/multihost.py
+	$(BIN)/python bench/ovn.py
 
 build: venv ## Build the collection tarball into build/
 	$(BIN)/ansible-galaxy collection build --force --output-path build .

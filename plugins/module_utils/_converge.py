@@ -9,6 +9,7 @@ the same way; a NetlabError anywhere becomes fail_json here and nowhere else."""
 from __future__ import annotations
 
 import collections
+import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -99,6 +100,10 @@ def run(module, make_target):
         if target is not None:
             target.close()
         module.fail_json(msg=str(exc), changes=changes)
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        # A defect of this collection, not of the input: one message, the trace for -vvv.
+        module.fail_json(msg="%s: unexpected %s: %s (a defect of encompass.netlab; please report it with the output of -vvv)"
+                         % (module._name, type(exc).__name__, exc), exception=traceback.format_exc())  # pylint: disable=protected-access
     target.close()
     result = dict(changed=bool(steps), changes=[target.describe(step) for step in steps])
     result.update(target.result(after))

@@ -103,7 +103,8 @@ class Ovsdb:
 
     def find(self, table, name):
         for row in self.rows(table):
-            if row.name == name:
+            # A row the replica only knows by reference (its data not received yet) has no columns.
+            if getattr(row, "name", None) == name:
                 return row
         return None
 

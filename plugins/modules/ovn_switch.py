@@ -204,7 +204,7 @@ class LogicalSwitch(Target):
         name = self.desired["name"]
         switch_of = {port.uuid: ls.name for ls in self.db.rows("Logical_Switch") for port in ls.ports}
         self.elsewhere = {row.name: switch_of.get(row.uuid) for row in self.db.rows("Logical_Switch_Port")
-                          if row.name in self.desired["ports"] and switch_of.get(row.uuid) != name}
+                          if getattr(row, "name", None) in self.desired["ports"] and switch_of.get(row.uuid) != name}
         row = self.db.find("Logical_Switch", name)
         if row is None:
             return None
@@ -269,14 +269,14 @@ class LogicalSwitch(Target):
         acl = step.detail
         row = txn.insert(idl.tables["ACL"])
         row.direction, row.priority, row.match, row.action = acl["direction"], acl["priority"], acl["match"], acl["action"]
-        if acl["name"]:
-            row.name = [acl["name"]]
+        row.name = [acl["name"]] if acl["name"] else []
         row.external_ids = {_ovsdb.MANAGED_BY: MANAGER}
         self.switch().addvalue("acls", row)
 
     def do_del_acl(self, txn, idl, step):
         switch = self.switch()
-        for row in list(switch.acls):
+        # The ACLs this transaction inserted are in switch.acls too; they are never the ones to delete.
+        for row in [r for r in switch.acls if r.uuid not in txn._txn_rows]:  # pylint: disable=protected-access
             if ours(row) and (row.direction, row.priority, row.match, row.action, _ovsdb.single(row.name, "")) == (
                     step.detail["direction"], step.detail["priority"], step.detail["match"], step.detail["action"], step.detail["name"]):
                 switch.delvalue("acls", row)

@@ -133,7 +133,7 @@ def target(tmp_path_factory):
     """One Docker-in-Docker host for the session: a Docker host (playbooks/host.yml) with the base image loaded."""
     from dind_lab import Lab  # pylint: disable=import-outside-toplevel,import-error
 
-    lab = Lab(1, subnet="10.99.9.0/24").up()
+    lab = Lab(1).up()
     try:
         TARGET.lab, TARGET.name = lab, list(lab.hosts)[0]
         TARGET.inventory = lab.inventory(tmp_path_factory.mktemp("target") / "inventory.json")

@@ -37,15 +37,28 @@ def sh(argv, check=True, stdin=None):
 
 
 class Lab:
-    def __init__(self, count, subnet="10.99.0.0/24"):
-        tag = uuid.uuid4().hex[:6]
-        self.network = "netlab-underlay-" + tag
+    """count Docker-in-Docker hosts on an underlay network of their own: subnet, or the first free /24 of
+    10.99.16.0 to 10.99.249.0 (so that labs of parallel test workers never collide)."""
+
+    def __init__(self, count, subnet=None):
+        self.tag = uuid.uuid4().hex[:6]
+        self.network = "netlab-underlay-" + self.tag
+        self.count = count
         self.subnet = subnet
-        prefix = subnet.rsplit(".", 1)[0]
-        self.hosts = {"netlab-h%d-%s" % (i + 1, tag): "%s.%d" % (prefix, 11 + i) for i in range(count)}
+        self.hosts = {}
 
     def up(self):
-        sh(["docker", "network", "create", "--label", "org.encompass.netlab.lab=network", "--subnet", self.subnet, self.network])
+        candidates = [self.subnet] if self.subnet else ["10.99.%d.0/24" % (16 + (int(self.tag, 16) + i) % 234) for i in range(234)]
+        for subnet in candidates:
+            made = sh(["docker", "network", "create", "--label", "org.encompass.netlab.lab=network", "--subnet", subnet,
+                       self.network], check=False)
+            if made.returncode == 0:
+                self.subnet = subnet
+                break
+            if "overlap" not in made.stderr or len(candidates) == 1:
+                raise RuntimeError("docker network create %s: %s" % (subnet, made.stderr))
+        prefix = self.subnet.rsplit(".", 1)[0]
+        self.hosts = {"netlab-h%d-%s" % (i + 1, self.tag): "%s.%d" % (prefix, 11 + i) for i in range(self.count)}
         for name, address in self.hosts.items():
             sh(["docker", "run", "-d", "--name", name, "--hostname", name, "--network", self.network,
                 "--ip", address, *HOST_OPTIONS, HOST_IMAGE])

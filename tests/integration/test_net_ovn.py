@@ -22,7 +22,7 @@ STACK_IMAGES = ("encompass/elastic_search:latest", "encompass/mongodb:latest", "
 
 @pytest.fixture(scope="module", name="lab")
 def fixture_lab(tmp_path_factory):
-    lab = Lab(3, subnet="10.99.4.0/24").up()
+    lab = Lab(3).up()
     try:
         lab.tmp = tmp_path_factory.mktemp("ovn")
         lab.names = list(lab.hosts)

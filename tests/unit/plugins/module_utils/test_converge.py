@@ -123,3 +123,16 @@ def test_every_error_shares_one_base():
     for cls in (_link_env.LinkError, _ovs_tunnel.TunnelError, _veth.AttachError, _vxlan.VxlanError, _errors.NetlinkFailure,
                 _errors.OvsdbError, _errors.DockerFailure, _errors.StepFailure):
         assert issubclass(cls, NetlabError)
+
+
+def test_a_defect_becomes_one_message_not_a_traceback():
+    def factory(module):
+        raise KeyError("port")
+
+    module = FakeModule()
+    module._name = "encompass.netlab.ovn_switch"  # pylint: disable=protected-access
+    with pytest.raises(Exit) as caught:
+        run(module, factory)
+    result = caught.value.result
+    assert caught.value.kind == "fail" and result["msg"].startswith("encompass.netlab.ovn_switch: unexpected KeyError")
+    assert "please report" in result["msg"] and "Traceback" in result["exception"] and "Traceback" not in result["msg"]
