@@ -9,6 +9,10 @@ the same way; a NetlabError anywhere becomes fail_json here and nowhere else."""
 from __future__ import annotations
 
 import collections
+import contextlib
+import fcntl
+import os
+import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -62,9 +66,15 @@ class Target:
         del after
         return {}
 
+    def finish(self):
+        """After every real run (changed or not; never in check mode): what is no change of state but must be
+        done each time, such as announcing an address. Returns result keys."""
+        return {}
+
     def pending(self):
-        """Values that only a real run can tell (an address Docker will assign), as lines of text."""
-        return []
+        """What only a real run can tell (an address Docker will assign, a bridge a daemon will make), as lines of
+        text; check mode reports them instead of failing (see pending_in_check_mode)."""
+        return list(getattr(self, "notes", []))
 
     def close(self):
         """Release connections."""
@@ -76,10 +86,53 @@ def dispatch(owner, step, *args, prefix="do_"):
     return getattr(owner, prefix + step.kind.replace("-", "_"))(*args, step)
 
 
+def pending_in_check_mode(module, target, note, connect):
+    """connect() and return its value; in check mode a NetlabError (a daemon that is not running yet, an object
+    an earlier task of the same run would make) becomes a note in the result's `pending` and None, so that check
+    mode on a fresh host completes and says what it cannot know yet. Outside check mode the error stands."""
+    try:
+        return connect()
+    except NetlabError as exc:
+        if not module.check_mode:
+            raise
+        target.notes = getattr(target, "notes", []) + ["%s (%s)" % (note, exc)]
+        return None
+
+
 def require(module, available, library, import_error):
     """Fail with the standard missing-library message when a Python library is not importable."""
     if not available:
         module.fail_json(msg=missing_required_lib(library), exception=import_error)
+
+
+LOCK_PATH = "/run/lock/encompass-netlab.lock"
+LOCK_SECONDS = 300
+
+
+@contextlib.contextmanager
+def host_lock(module):
+    """One change at a time on a host: two runs of a play against one host at once (or two tasks of one run)
+    read, plan and apply one after the other, so neither plans from a state the other is changing. Check mode
+    changes nothing and takes no lock (and writes no lock file)."""
+    if module.check_mode:
+        yield
+        return
+    os.makedirs(os.path.dirname(LOCK_PATH), exist_ok=True)
+    with open(LOCK_PATH, "a", encoding="ascii") as handle:
+        deadline = time.monotonic() + LOCK_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise NetlabError("another run has held %s for %d s; wait for it to end, or remove the file if no run"
+                                      " is left" % (LOCK_PATH, LOCK_SECONDS)) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def run(module, make_target):
@@ -87,13 +140,15 @@ def run(module, make_target):
     target = None
     steps = []
     try:
-        target = make_target(module)
-        before = target.read()
-        steps = target.plan(before)
-        after = target.predict(before, steps)
-        if steps and not module.check_mode:
-            target.apply(steps)
-            after = target.settle(after)
+        with host_lock(module):
+            target = make_target(module)
+            before = target.read()
+            steps = target.plan(before)
+            after = target.predict(before, steps)
+            if steps and not module.check_mode:
+                target.apply(steps)
+                after = target.settle(after)
+            extra = {} if module.check_mode else target.finish()
         pending = target.pending()
     except NetlabError as exc:
         changes = [target.describe(step) for step in steps] if target is not None else []
@@ -107,6 +162,7 @@ def run(module, make_target):
     target.close()
     result = dict(changed=bool(steps), changes=[target.describe(step) for step in steps])
     result.update(target.result(after))
+    result.update(extra)
     if pending:
         result["pending"] = pending
     if module._diff:  # pylint: disable=protected-access

@@ -93,6 +93,14 @@ def is_up(name):
         return False
 
 
+def mac_of(name):
+    try:
+        with open("/sys/class/net/%s/address" % name, encoding="ascii") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
 def mtu_of(name):
     try:
         with open("/sys/class/net/%s/mtu" % name, encoding="ascii") as handle:

@@ -20,6 +20,8 @@ import socket
 import struct
 import time
 
+from ansible_collections.encompass.netlab.plugins.module_utils import _netlink
+
 CLONE_NEWNET = 0x40000000
 ETH_P_ARP = 0x0806
 BROADCAST = b"\xff" * 6
@@ -147,3 +149,13 @@ def run_jobs(jobs):
         except ValueError:
             results.append({"conflict": None, "error": "the namespace helper gave no answer"})
     return results
+
+
+def announce_bridge(ifname, count=2):
+    """Gratuitous ARP for every IPv4 address of a host bridge (docker0) with its current MAC: neighbours that cached
+    an older MAC (this host rebooted and the bridge came back with a new one) learn the current one at once.
+    Returns the errors, if any."""
+    mac = _netlink.mac_of(ifname)
+    jobs = [dict(kind="announce", netns="/proc/self/ns/net", ifname=ifname, mac=mac, ip=cidr.split("/")[0], count=count)
+            for cidr in _netlink.ipv4_addresses(ifname)] if mac else []
+    return [r["error"] for r in run_jobs(jobs) if r.get("error")]

@@ -60,7 +60,8 @@ def view(current, steps):
 
 
 def read(db, nic, bridge):
-    row = db.find("Bridge", bridge)
+    """The underlay's state; with db None (Open vSwitch not running yet, check mode) as on a host without it."""
+    row = db.find("Bridge", bridge) if db is not None else None
     return dict(exists=row is not None, datapath_type=(row.datapath_type or "system") if row is not None else None,
                 has_nic=row is not None and any(port.name == nic for port in row.ports),
                 nic_addresses=netlink.ipv4_addresses(nic), bridge_addresses=netlink.ipv4_addresses(bridge),

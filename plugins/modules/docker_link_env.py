@@ -184,6 +184,14 @@ changes:
   type: list
   elements: str
   sample: ["write /srv/tomcat/links.sh"]
+pending:
+  description:
+    - In check mode, what cannot be known before the real run, which this module then says instead of failing
+      (a daemon that is not running yet, a container or bridge an earlier task of the run would make).
+  returned: in check mode, when something is pending
+  type: list
+  elements: str
+  sample: ["link MongoDB:db: container MongoDB does not run yet; its variables are known once it runs"]
 """
 
 import os
@@ -240,7 +248,9 @@ def resolve_ports(info, address, published, host_address, where):
     return ports
 
 
-def resolve(params, docker, specs):
+def resolve(params, docker, specs, notes=None):
+    """The links' sources as Docker reports them. With notes (check mode), a source that does not run yet is
+    left out and noted instead: an earlier task of the same run would start it."""
     addresses = {}
     for alias, value in (params["addresses"] or {}).items():
         try:
@@ -259,6 +269,9 @@ def resolve(params, docker, specs):
     for name, alias in parsed:
         where = "link %s:%s" % (name, alias)
         info = docker.inspect_container(name)
+        if notes is not None and not ((info or {}).get("State") or {}).get("Running"):
+            notes.append("%s: container %s does not run yet; its variables are known once it runs" % (where, name))
+            continue
         if info is None:
             raise LinkError("%s: no container named %s; create it first or fix the name" % (where, name))
         if not (info.get("State") or {}).get("Running"):
@@ -296,11 +309,13 @@ class LinkEnv(Target):
             raise InputError("dest %s: folder %s does not exist; create it first" % (self.dest, os.path.dirname(self.dest)))
         _converge.require(module, HAS_DOCKER, "docker (the Docker SDK for Python)", DOCKER_IMPORT_ERROR)
         self.docker = DockerAccess(self.params)
+        self.notes = []
 
     def read(self):
         params = self.params
         self.algorithm = params["algorithm"] if params["algorithm"] != "auto" else algorithm_for(self.docker.version())
-        self.links = resolve(params, self.docker, params["links"])
+        self.notes = []
+        self.links = resolve(params, self.docker, params["links"], self.notes if self.module.check_mode else None)
         pairs = []
         for link in self.links:
             pairs += link_env(params["recipient"], link["alias"], link["ports"], link["env"], self.algorithm)

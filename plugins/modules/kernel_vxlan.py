@@ -72,6 +72,13 @@ options:
   attach_to:
     description: A Linux bridge (for example V(docker0)) the device joins.
     type: str
+  announce:
+    description:
+      - After every run (not in check mode), send gratuitous ARP for the IPv4 addresses of O(attach_to) with its
+        current MAC, so that the other hosts' neighbour caches hold it at once; a host whose docker0 came back with
+        a new MAC (a reboot) is reachable as soon as the run ends. Not a change.
+    type: bool
+    default: true
   mtu:
     description:
       - The device's MTU, 68 to 65535 (the underlay's MTU minus 50 for IPv4).
@@ -155,6 +162,20 @@ changes:
   type: list
   elements: str
   sample: ["create vxlan42: vni=42 port=4789 local=10.99.0.11", "add peer 10.99.0.12", "attach to docker0"]
+pending:
+  description:
+    - In check mode, what cannot be known before the real run, which this module then says instead of failing
+      (a daemon that is not running yet, a container or bridge an earlier task of the run would make).
+  returned: in check mode, when something is pending
+  type: list
+  elements: str
+  sample: ["attach_to docker0 does not exist yet: the run attaches the device to it once it exists"]
+announced:
+  description: The addresses of O(attach_to) announced by gratuitous ARP.
+  returned: with O(announce) and O(attach_to), outside check mode
+  type: list
+  elements: str
+  sample: [172.18.0.1/16]
 """
 
 import ipaddress
@@ -163,6 +184,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.encompass.netlab.plugins.module_utils import _converge
 from ansible_collections.encompass.netlab.plugins.module_utils import _netlink as netlink
+from ansible_collections.encompass.netlab.plugins.module_utils import _netns_jobs
 from ansible_collections.encompass.netlab.plugins.module_utils._converge import Target
 from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError, NetlabError
 from ansible_collections.encompass.netlab.plugins.module_utils._vxlan import MARKER, describe, kernel_mtu, plan, public, state_after, validate
@@ -170,6 +192,7 @@ from ansible_collections.encompass.netlab.plugins.module_utils._vxlan import MAR
 
 class VxlanDevice(Target):
     def __init__(self, module):
+        self.module = module
         self.params = params = module.params
         self.name = params["name"]
         try:
@@ -177,8 +200,13 @@ class VxlanDevice(Target):
             if params["state"] == "present":
                 for option in ("attach_to", "underlay_interface"):
                     if params[option] and not netlink.link_exists(params[option]):
+                        if module.check_mode and option == "attach_to":
+                            # docker0 appears when dockerd first starts, which this same run would do.
+                            self.notes = ["attach_to %s does not exist yet: the run attaches the device to it once it exists"
+                                          % params[option]]
+                            continue
                         raise InputError("%s %s: no such interface" % (option, params[option]))
-                if params["attach_to"] and not netlink.is_linux_bridge(params["attach_to"]):
+                if params["attach_to"] and netlink.link_exists(params["attach_to"]) and not netlink.is_linux_bridge(params["attach_to"]):
                     raise InputError("attach_to %s is not a Linux bridge" % params["attach_to"])
         except InputError as exc:
             raise InputError("kernel_vxlan %s: %s" % (self.name, exc)) from None
@@ -241,6 +269,14 @@ class VxlanDevice(Target):
     def settle(self, predicted):
         return self.read()
 
+    def finish(self):
+        bridge = self.params["attach_to"] if self.params["state"] == "present" else None
+        if not self.params["announce"] or not bridge or not netlink.link_exists(bridge):
+            return {}
+        for error in _netns_jobs.announce_bridge(bridge):
+            self.module.warn("gratuitous ARP on %s failed: %s" % (bridge, error))
+        return dict(announced=netlink.ipv4_addresses(bridge))
+
     def describe(self, step):
         return describe(step)
 
@@ -263,6 +299,7 @@ def main():
             underlay_interface=dict(type="str"),
             learning=dict(type="bool", default=True),
             attach_to=dict(type="str"),
+            announce=dict(type="bool", default=True),
             mtu=dict(type="int"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),

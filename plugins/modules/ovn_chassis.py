@@ -111,6 +111,14 @@ changes:
   type: list
   elements: str
   sample: ["set external_ids:ovn-remote=tcp:10.99.0.11:6642"]
+pending:
+  description:
+    - In check mode, what cannot be known before the real run, which this module then says instead of failing
+      (a daemon that is not running yet, a container or bridge an earlier task of the run would make).
+  returned: in check mode, when something is pending
+  type: list
+  elements: str
+  sample: ["Open vSwitch is not reachable yet: the run sets every key"]
 """
 
 import os
@@ -143,10 +151,12 @@ class Chassis(Target):
                     raise InputError("underlay_interface %s: no such interface" % self.nic)
         except InputError as exc:
             raise InputError("chassis %s: %s" % (params["system_id"], exc)) from None
-        self.db = _ovsdb.Ovsdb(params["ovsdb"], params["timeout"])
+        self.db = _converge.pending_in_check_mode(
+            module, self, "Open vSwitch is not reachable yet: the run sets every key",
+            lambda: _ovsdb.Ovsdb(params["ovsdb"], params["timeout"]))
 
     def read(self):
-        ids = self.db.root().external_ids
+        ids = self.db.root().external_ids if self.db is not None else {}
         self.underlay = _underlay.read(self.db, self.nic, self.params["underlay_bridge"]) if self.nic else None
         return self.state({k: ids[k] for k in CHASSIS_KEYS if k in ids}, [])
 
@@ -191,7 +201,8 @@ class Chassis(Target):
         return dict(chassis=after["external_ids"])
 
     def close(self):
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
 
 
 def main():

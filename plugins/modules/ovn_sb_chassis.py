@@ -69,6 +69,14 @@ changes:
   type: list
   elements: str
   sample: ["remove chassis docker3 (geneve 10.99.0.13)"]
+pending:
+  description:
+    - In check mode, what cannot be known before the real run, which this module then says instead of failing
+      (a daemon that is not running yet, a container or bridge an earlier task of the run would make).
+  returned: in check mode, when something is pending
+  type: list
+  elements: str
+  sample: ["the southbound database is not reachable yet: no chassis to remove can be known"]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -88,9 +96,13 @@ class SouthboundChassis(Target):
     def __init__(self, module):
         self.params = module.params
         self.keep = [name(value, "keep") for value in self.params["keep"]]
-        self.db = _ovsdb.Ovsdb(self.params["sb"], self.params["timeout"], database="OVN_Southbound")
+        self.db = _converge.pending_in_check_mode(
+            module, self, "the southbound database is not reachable yet: no chassis to remove can be known",
+            lambda: _ovsdb.Ovsdb(self.params["sb"], self.params["timeout"], database="OVN_Southbound"))
 
     def read(self):
+        if self.db is None:
+            return {}
         return {row.name: sorted("%s %s" % (e.type, e.ip) for e in row.encaps) for row in self.db.rows("Chassis") if ours(row)}
 
     def plan(self, before):
@@ -123,7 +135,8 @@ class SouthboundChassis(Target):
         return dict(chassis=after)
 
     def close(self):
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
 
 
 def main():

@@ -169,6 +169,14 @@ changes:
   type: list
   elements: str
   sample: ["add logical switch netlab subnet 172.29.0.0/16", "add logical switch port netlab-mongodb: ..."]
+pending:
+  description:
+    - In check mode, what cannot be known before the real run, which this module then says instead of failing
+      (a daemon that is not running yet, a container or bridge an earlier task of the run would make).
+  returned: in check mode, when something is pending
+  type: list
+  elements: str
+  sample: ["the northbound database is not reachable yet: the run makes the switch, its ports and ACLs"]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -198,10 +206,15 @@ class LogicalSwitch(Target):
             self.desired = normalise_switch(self.params)
         except InputError as exc:
             raise InputError("logical switch %s: %s" % (self.params["name"], exc)) from None
-        self.db = _ovsdb.Ovsdb(self.params["nb"], self.params["timeout"], database="OVN_Northbound")
+        self.db = _converge.pending_in_check_mode(
+            module, self, "the northbound database is not reachable yet: the run makes the switch, its ports and ACLs",
+            lambda: _ovsdb.Ovsdb(self.params["nb"], self.params["timeout"], database="OVN_Northbound"))
 
     def read(self):
         name = self.desired["name"]
+        if self.db is None:
+            self.elsewhere = {}
+            return None
         switch_of = {port.uuid: ls.name for ls in self.db.rows("Logical_Switch") for port in ls.ports}
         self.elsewhere = {row.name: switch_of.get(row.uuid) for row in self.db.rows("Logical_Switch_Port")
                           if getattr(row, "name", None) in self.desired["ports"] and switch_of.get(row.uuid) != name}
@@ -292,7 +305,8 @@ class LogicalSwitch(Target):
         return dict(switch=view_switch(after))
 
     def close(self):
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
 
 
 def main():

@@ -71,6 +71,13 @@ options:
         C(brctl addif docker0 br0) does. With the userspace datapath the internal interface is a tap
         device and joins the same way.
     type: str
+  announce:
+    description:
+      - After every run (not in check mode), send gratuitous ARP for the IPv4 addresses of O(attach_to) with its
+        current MAC, so that the other hosts' neighbour caches hold it at once; a host whose docker0 came back with
+        a new MAC (a reboot) is reachable as soon as the run ends. Not a change.
+    type: bool
+    default: true
   mtu:
     description: The MTU requested for the bridge's internal interface (C(mtu_request)), 68 to 65535.
     type: int
@@ -199,6 +206,20 @@ changes:
   type: list
   elements: str
   sample: ["add bridge br0: datapath_type=netdev", "add tunnel port tun3f0c9a1b2d: type=gre options:remote_ip=192.0.2.12"]
+pending:
+  description:
+    - In check mode, what cannot be known before the real run, which this module then says instead of failing
+      (a daemon that is not running yet, a container or bridge an earlier task of the run would make).
+  returned: in check mode, when something is pending
+  type: list
+  elements: str
+  sample: ["attach_to docker0 does not exist yet: the run attaches br0 to it once it exists"]
+announced:
+  description: The addresses of O(attach_to) announced by gratuitous ARP.
+  returned: with O(announce) and O(attach_to), outside check mode
+  type: list
+  elements: str
+  sample: [172.18.0.1/16]
 """
 
 import os
@@ -207,6 +228,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.encompass.netlab.plugins.module_utils import _converge
 from ansible_collections.encompass.netlab.plugins.module_utils import _netlink as netlink
+from ansible_collections.encompass.netlab.plugins.module_utils import _netns_jobs
 from ansible_collections.encompass.netlab.plugins.module_utils import _ovsdb
 from ansible_collections.encompass.netlab.plugins.module_utils import _underlay
 from ansible_collections.encompass.netlab.plugins.module_utils import _validate as valid
@@ -265,8 +287,13 @@ class TunnelSet(Target):
             if self.attach_to:
                 _converge.require(module, netlink.HAS_PYROUTE2, "pyroute2", netlink.PYROUTE2_IMPORT_ERROR)
                 if not netlink.link_exists(self.attach_to):
-                    raise InputError("attach_to %s: no such interface; create the Linux bridge first" % self.attach_to)
-                if not netlink.is_linux_bridge(self.attach_to):
+                    if module.check_mode:
+                        # docker0 appears when dockerd first starts, which this same run would do.
+                        self.notes = ["attach_to %s does not exist yet: the run attaches %s to it once it exists (a real run fails"
+                                      " if it still does not)" % (self.attach_to, self.name)]
+                    else:
+                        raise InputError("attach_to %s: no such interface; create the Linux bridge first" % self.attach_to)
+                elif not netlink.is_linux_bridge(self.attach_to):
                     raise InputError("attach_to %s is not a Linux bridge (an OVS bridge or a plain interface?)" % self.attach_to)
             self.nic = params["underlay_interface"] if present and self.datapath == "netdev" else None
             if self.nic:
@@ -278,13 +305,15 @@ class TunnelSet(Target):
                     raise InputError("underlay_interface %s: no such interface" % self.nic)
         except InputError as exc:
             raise InputError("bridge %s: %s" % (self.name, exc)) from None
-        self.db = _ovsdb.Ovsdb(params["ovsdb"], params["timeout"])
+        self.db = _converge.pending_in_check_mode(
+            module, self, "Open vSwitch is not reachable yet: the run makes the bridge and every tunnel",
+            lambda: _ovsdb.Ovsdb(params["ovsdb"], params["timeout"]))
         self.desired = dict(bridge=dict(name=self.name, datapath_type=self.datapath, stp=params["stp"], rstp=params["rstp"],
                                         mtu=params["mtu"]),
                             tunnels={name: dict(t) for name, t in self.tunnels.items()})
 
     def read(self):
-        self.before_bridge, self.current_tunnels = read_state(self.db, self.name, set(self.tunnels))
+        self.before_bridge, self.current_tunnels = read_state(self.db, self.name, set(self.tunnels)) if self.db else (None, {})
         self.underlay = _underlay.read(self.db, self.nic, self.params["underlay_bridge"]) if self.nic else None
         return self.state(self.before_bridge, self.current_tunnels, netlink.master_of(self.name) if self.attach_to else None, [])
 
@@ -407,6 +436,14 @@ class TunnelSet(Target):
 
         db.transact(build, wait=False)
 
+    def finish(self):
+        bridge = self.params["attach_to"] if self.params["state"] == "present" else None
+        if not self.params["announce"] or not bridge or not netlink.link_exists(bridge):
+            return {}
+        for error in _netns_jobs.announce_bridge(bridge):
+            self.module.warn("gratuitous ARP on %s failed: %s" % (bridge, error))
+        return dict(announced=netlink.ipv4_addresses(bridge))
+
     def describe(self, step):
         return describe(step)
 
@@ -428,6 +465,7 @@ def main():
             local_ip=dict(type="str"),
             exclusive=dict(type="bool", default=True),
             attach_to=dict(type="str"),
+            announce=dict(type="bool", default=True),
             mtu=dict(type="int"),
             stp=dict(type="bool"),
             rstp=dict(type="bool"),

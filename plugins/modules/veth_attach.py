@@ -293,6 +293,14 @@ interfaces:
   returned: with O(attachments)
   type: list
   elements: dict
+pending:
+  description:
+    - In check mode, what cannot be known before the real run, which this module then says instead of failing
+      (a daemon that is not running yet, a container or bridge an earlier task of the run would make).
+  returned: in check mode, when something is pending
+  type: list
+  elements: str
+  sample: ["container MongoDB does not run yet: the run attaches it once it runs; its host end's name comes from its id"]
 """
 
 
@@ -342,6 +350,7 @@ class Attachments(Target):
         self.docker = DockerAccess(params) if any(a["target"] == "container" for a in self.atts) else None
         self.db = None
         self.bridges = {}
+        self.notes = []
         for att in self.atts:
             att["bridge_type"] = self.classify(att) if att["link_type"] == "veth" else "macvlan"
             for option in ("vlan", "external_ids"):
@@ -371,9 +380,16 @@ class Attachments(Target):
                 kind = "create"
             elif att["state"] == "absent":
                 kind = "none"
+            elif self.module.check_mode:
+                # A bridge an earlier task of this run makes (br-int, made by ovn-controller; docker0, by dockerd).
+                kind = "pending"
+                self.notes.append("bridge %s does not exist yet: the run attaches to it once it exists (a real run fails"
+                                  " if it still does not)" % bridge)
             else:
                 raise InputError("bridge %s does not exist; create it, or set create_bridge: true for a Linux bridge" % bridge)
             self.bridges[bridge] = kind
+        if self.bridges[bridge] == "pending":
+            return "ovs" if att["vlan"] or att["external_ids"] else "linux"
         return "linux" if self.bridges[bridge] == "create" else self.bridges[bridge]
 
     def resolve(self, att):
@@ -387,6 +403,11 @@ class Attachments(Target):
                 att.update(netns_path="/proc/%d/ns/net" % state["Pid"], identity=info["Id"], pid=state["Pid"])
             elif att["state"] == "absent":  # a stopped or removed container: its interface is gone, clean the host side
                 att["identity"] = info["Id"] if info else None
+            elif self.module.check_mode:
+                # A container an earlier task of this run starts: everything would be made for it.
+                self.notes.append("container %s does not run yet: the run attaches it once it runs; its host end's name"
+                                  " comes from its id" % value)
+                att.update(identity="pending:" + str(value), pending=True)
             elif info is None:
                 raise InputError("container %s: no such container; create it first or fix the name" % value)
             else:
@@ -419,7 +440,8 @@ class Attachments(Target):
             att["current"] = None
             if att["identity"] is None:
                 continue
-            att["host_state"] = self.read_host_end(att)
+            att["host_state"] = self.read_host_end(att) if not att.get("pending") else dict(
+                exists=False, master=None, up=False, mtu=None, ovs_port=False, ovs_tag=None, external_ids={}, bridge=None)
             if att["netns_path"]:
                 current = netlink.read_link(att["ifname"], att["netns_path"])
                 if current is not None:
@@ -427,7 +449,7 @@ class Attachments(Target):
                 att["current"] = current
         self.read_offload([a for a in self.atts if a["current"] is not None and a["tx_checksum_offload"] is not None])
         bridges = {b: dict(exists=netlink.link_exists(b), forward_accept=self.forward_rule_present(b) if self.forwarded(b) else None)
-                   for b, kind in sorted(self.bridges.items()) if kind in ("linux", "create")}
+                   for b, kind in sorted(self.bridges.items()) if kind in ("linux", "create", "pending")}
         return dict(attachments=[view(a, a["current"]) for a in self.atts], bridges=bridges)
 
     def read_offload(self, atts):
@@ -438,7 +460,8 @@ class Attachments(Target):
             att["current"]["tx_checksum_offload"] = result["enabled"]
 
     def forwarded(self, bridge):
-        return self.module.params["forward_accept"] and any(a["state"] == "present" and a["bridge"] == bridge for a in self.atts)
+        return self.module.params["forward_accept"] and any(
+            a["state"] == "present" and a["bridge"] == bridge and a["bridge_type"] == "linux" for a in self.atts)
 
     def forward_rule_present(self, bridge):
         rc, dummy_out, dummy_err = self.module.run_command(["iptables", "-C", "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT"])
@@ -454,7 +477,7 @@ class Attachments(Target):
                 continue
             att["ovs_port_exists"] = att["host_state"]["ovs_port"]
             att["bridge_mtu"] = (netlink.mtu_of(att["parent"]) if att["link_type"] == "macvlan"
-                                 else 1500 if self.bridges.get(att["bridge"]) == "create" else netlink.mtu_of(att["bridge"]))
+                                 else 1500 if self.bridges.get(att["bridge"]) in ("create", "pending") else netlink.mtu_of(att["bridge"]))
             att["steps"] = plan(att["current"], att, att["bridge_mtu"])
             if not att["steps"] and att["state"] == "absent" and att["host_state"]["exists"]:
                 att["steps"] = [Step("remove", att["ifname"], {})]
