@@ -9,7 +9,6 @@ and two runs of the same play against one host at once."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time

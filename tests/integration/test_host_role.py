@@ -94,28 +94,3 @@ def test_dockerd_killed_is_started_by_the_next_run(playbook):
     assert repaired.rc == 0
     assert repaired.changed_tasks() == ["Keep dockerd running (restarted once when its configuration changed)"]
     assert TARGET.sh("docker", "info", check=False).returncode == 0
-
-
-@pytest.mark.parametrize(
-    "extra, message",
-    [
-        ({"host_service_manager": "upstart"}, "value of host_service_manager must be one of: auto, systemd, direct"),
-        ({"host_docker_bip": "172.18.0.0/16"}, "host_docker_bip=172.18.0.0/16 must be an interface address"),
-        ({"host_docker_bip": "300.1.1.1/16"}, "host_docker_bip=300.1.1.1/16 must be an interface address"),
-        ({"host_docker_bip": "172.18.0.1"}, "host_docker_bip=172.18.0.1 must be an interface address"),
-        ({"host_docker_bip": "172.18.0.1/16", "host_docker_fixed_cidr": "172.19.1.0/24"}, "must be a network in CIDR form inside host_docker_bip"),
-        ({"host_docker_fixed_cidr": "172.18.1.0/24"}, "must be a network in CIDR form inside host_docker_bip"),
-        ({"host_docker_mtu": 20}, "host_docker_mtu=20 must be 68 to 65535"),
-        ({"host_docker_mtu": "big"}, "host_docker_mtu"),
-        ({"host_docker_options": "not-a-dict"}, "host_docker_options"),
-    ],
-)
-def test_bad_input_fails_before_any_change(playbook, extra, message):
-    before = config()
-    pid = dockerd_pid()
-    result = playbook(HOST, extra_vars=extra)
-    assert result.rc != 0
-    assert result.changed == 0, result.changed_tasks()
-    failure = result.first_failure()
-    assert failure is not None and message in failure["msg"], failure
-    assert config() == before and dockerd_pid() == pid
