@@ -18,7 +18,7 @@ LBR = "brbad0"
 OBR = "bobad0"
 # The host's state, as text: what a failed run must not have touched.
 SNAPSHOT = (
-    "ip -d -j addr; echo; ovs-vsctl --format=json --columns=name,type,options,external_ids,tag list Interface;"
+    "ip -br link; ip -br addr; bridge link; ovs-vsctl --format=json --columns=name,type,options,external_ids,tag list Interface;"
     " ovs-vsctl --format=json --columns=name,tag list Port; ovs-vsctl --format=json --columns=name,datapath_type,external_ids list Bridge;"
     " ovs-vsctl --format=json --columns=external_ids list Open_vSwitch;"
     " docker ps -aq --no-trunc | xargs -r docker inspect -f '{{.Name}} {{.Id}} {{.State.StartedAt}} {{.State.Running}}';"
@@ -70,8 +70,9 @@ MODULES = [
     ("veth_attach", {"container": "Tomcat", "bridge": LBR, "address": "192.168.90.5/24", "mtu": 20}, "mtu 20 is out of range"),
     ("veth_attach", {"container": "Tomcat", "bridge": LBR, "address": "192.168.90.5/24", "routes": ["10.0.0.0/33"]}, "route '10.0.0.0/33' is not a network"),
     ("veth_attach", {"container": "Tomcat", "bridge": LBR, "address": "192.168.90.5/24", "mtu": "big"}, "mtu"),
-    ("veth_attach", {"bridge": LBR, "attachments": [{"container": "Tomcat", "address": "192.168.90.5/24"},
-                                                   {"container": "MongoDB", "address": "192.168.90.5/24"}]}, "both claim address 192.168.90.5"),
+    ("veth_attach", {"bridge": LBR, "attachments": [
+        {"container": "Tomcat", "address": "192.168.90.5/24"},
+        {"container": "MongoDB", "address": "192.168.90.5/24"}]}, "both claim address 192.168.90.5"),
     ("veth_attach", {"container": "Tomcat", "pid": 1, "bridge": LBR, "address": "192.168.90.5/24"}, "mutually exclusive"),
     ("veth_attach", {"container": "Tomcat", "bridge": OBR, "address": "192.168.90.5/24", "ovsdb": "tcp:127.0.0.1:1"},
      "Open vSwitch database not reachable at tcp:127.0.0.1:1"),
@@ -130,7 +131,8 @@ ROLES = [
      "encompass/no-such-image:1 is not on this host", False),
     ("site.yml", {"net_mode": "multihost", "net_multihost_index": 1}, "both have index 1", TWO),
     ("site.yml", {"net_mode": "multihost", "net_multihost_index": 300}, "has index 300, out of range 1 to 254", TWO),
-    ("site.yml", {"net_mode": "multihost", "net_multihost_supernet": "172.18.0.0/25"}, "has room for 1 hosts with /25 each, not 2", TWO),
+    ("site.yml", {"net_mode": "multihost", "net_multihost_supernet": "172.18.0.0/24", "net_multihost_host_prefix": 25},
+     "has room for 1 hosts with /25 each, not 2", TWO),
     ("site.yml", {"net_mode": "multihost", "netlab_overlay": "wireguard"}, "net_multihost_overlay must be one of", TWO),
     ("site.yml", {"net_mode": "multihost", "netlab_tunnel_type": "ipip"}, "net_multihost_tunnel_type must be one of: gre, vxlan", TWO),
     ("site.yml", {"net_mode": "multihost", "net_multihost_stp": True, "net_multihost_rstp": True}, "are both on", TWO),
