@@ -111,7 +111,9 @@ def _child(job, write_fd):
                         if sender_mac != src and (sender_ip == ip or (sender_ip == b"\x00" * 4 and target_ip == ip)):
                             result["conflict"] = ":".join("%02x" % b for b in sender_mac)
         else:
-            for dummy in range(job.get("count", 1)):
+            for number in range(job.get("count", 1)):
+                if number:
+                    time.sleep(job.get("interval", 0))
                 sock.send(_arp_frame(src, ip, ip))
         sock.close()
     except OSError as exc:
@@ -123,7 +125,7 @@ def _child(job, write_fd):
 def run_jobs(jobs):
     """Run jobs in parallel, each in its namespace, and return their results in order:
     {kind: probe, netns, ifname, ip, wait, probes} -> {conflict: MAC or None, error};
-    {kind: announce, netns, ifname, mac, ip, count} -> {error};
+    {kind: announce, netns, ifname, mac, ip, count, interval (seconds between frames)} -> {error};
     {kind: tx-checksum, netns, ifname, enabled: None (read) or bool (set)} -> {enabled, error}."""
     children = []
     for job in jobs:
@@ -151,11 +153,13 @@ def run_jobs(jobs):
     return results
 
 
-def announce_bridge(ifname, count=2):
+def announce_bridge(ifname, count=3, interval=0.3):
     """Gratuitous ARP for every IPv4 address of a host bridge (docker0) with its current MAC: neighbours that cached
     an older MAC (this host rebooted and the bridge came back with a new one) learn the current one at once.
-    Returns the errors, if any."""
+    The announcements are spaced: a tunnel whose underlay neighbour is not resolved yet (Open vSwitch's userspace
+    tunnels after a restart) drops the frames that trigger the resolution. Returns the errors, if any."""
     mac = _netlink.mac_of(ifname)
-    jobs = [dict(kind="announce", netns="/proc/self/ns/net", ifname=ifname, mac=mac, ip=cidr.split("/")[0], count=count)
+    jobs = [dict(kind="announce", netns="/proc/self/ns/net", ifname=ifname, mac=mac, ip=cidr.split("/")[0], count=count,
+                 interval=interval)
             for cidr in _netlink.ipv4_addresses(ifname)] if mac else []
     return [r["error"] for r in run_jobs(jobs) if r.get("error")]
