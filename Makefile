@@ -40,7 +40,7 @@ NET_MODE ?= pipework
 demo: venv ## The main job: this machine as a Docker host, the seed's stack wired (NET_MODE=pipework|link|portmap)
 	cd playbooks && $(BIN)/ansible-playbook demo.yml -e net_mode=$(NET_MODE)
 
-images: venv ## Build the offline base image and the Docker-in-Docker host image (skipped when current)
+images: venv ## Build the offline base images, the Docker-in-Docker host images and the stack's images (skipped when current)
 	cd playbooks && $(BIN)/ansible-playbook lab_images.yml
 
 test: venv ## Every gate: sanity, lint, unit, integration, molecule; ends with "N passed, N failed"
