@@ -39,6 +39,7 @@ NET_MODE ?= pipework
 
 demo: venv ## The main job: this machine as a Docker host, the seed's stack wired (NET_MODE=pipework|link|portmap)
 	cd playbooks && $(BIN)/ansible-playbook demo.yml -e net_mode=$(NET_MODE)
+	@echo "topology: $(CURDIR)/playbooks/topology/topology.svg"
 
 images: venv ## Build the offline base images, the Docker-in-Docker host images and the stack's images (skipped when current)
 	cd playbooks && $(BIN)/ansible-playbook lab_images.yml

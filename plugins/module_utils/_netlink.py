@@ -352,3 +352,43 @@ def fdb_peer(name, peer, add=True):
         for msg in ipr.fdb("dump", ifindex=index):
             if msg.get_attr("NDA_DST") == peer and msg["ifindex"] == index:
                 ipr.fdb("del", ifindex=index, lladdr=msg.get_attr("NDA_LLADDR"), dst=peer)
+
+
+# Reading everything at once (the topology report).
+
+def _vxlan_settings(ipr, index, data):
+    return dict(
+        vni=data.get_attr("IFLA_VXLAN_ID"),
+        local_ip=data.get_attr("IFLA_VXLAN_LOCAL"),
+        port=data.get_attr("IFLA_VXLAN_PORT"),
+        peers=sorted({msg.get_attr("NDA_DST") for msg in ipr.fdb("dump", ifindex=index)
+                      if msg.get_attr("NDA_LLADDR") == ZERO_MAC and msg.get_attr("NDA_DST")}, key=ipaddress.ip_address),
+    )
+
+
+def dump(netns=None):
+    """Every interface of the host (or inside netns) with one link dump and one address dump: index, name,
+    kind, alias, MAC, MTU, up, addresses (CIDR, no link-local IPv6), master (index or None), link (the
+    peer's or parent's index, in the peer namespace for a veth end whose peer lives elsewhere), and for
+    VXLAN devices their VNI, local address, port and head-end replication peers. Sorted by name."""
+    with _request("cannot list the interfaces%s" % (" in %s" % netns if netns else ""), netns) as ipr:
+        addresses = {}
+        for msg in ipr.get_addr():
+            addr = msg.get_attr("IFA_ADDRESS")
+            if addr and not addr.lower().startswith("fe80:"):
+                addresses.setdefault(msg["index"], []).append(str(ipaddress.ip_interface("%s/%d" % (addr, msg["prefixlen"]))))
+        links = []
+        for link in ipr.get_links():
+            info = link.get_attr("IFLA_LINKINFO")
+            kind = (info.get_attr("IFLA_INFO_KIND") if info is not None else None) or ""
+            entry = dict(
+                index=link["index"], name=link.get_attr("IFLA_IFNAME"), kind=kind,
+                alias=link.get_attr("IFLA_IFALIAS") or "", mac=link.get_attr("IFLA_ADDRESS"),
+                mtu=link.get_attr("IFLA_MTU"), up=bool(link["flags"] & 1),
+                addresses=sorted(addresses.get(link["index"], [])),
+                master=link.get_attr("IFLA_MASTER") or None, link=link.get_attr("IFLA_LINK") or None,
+            )
+            if kind == "vxlan":
+                entry["vxlan"] = _vxlan_settings(ipr, link["index"], info.get_attr("IFLA_INFO_DATA"))
+            links.append(entry)
+        return sorted(links, key=lambda entry: entry["name"])

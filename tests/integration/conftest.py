@@ -66,8 +66,9 @@ def run_playbook(playbook, *args, check=False, diff=False, extra_vars=None):
         argv.append("--check")
     if diff:
         argv.append("--diff")
-    if extra_vars:
-        argv += ["-e", json.dumps(extra_vars)]
+    # Each worker's topology reports go to a folder of its own (site.yml writes one at its end).
+    extra_vars = dict({"verify_report_dir": str(ROOT / "tests" / "output" / ("topology-%d" % os.getpid()))}, **(extra_vars or {}))
+    argv += ["-e", json.dumps(extra_vars)]
     argv += list(args)
     proc = subprocess.run(argv, cwd=PLAYBOOKS, env=ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"),
                           capture_output=True, text=True, check=False)

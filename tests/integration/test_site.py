@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -20,6 +21,7 @@ SETENV = "/etc/encompass-netlab/tomcat/setenv.sh"
 CONTAINERS = ("ElasticSearch", "MongoDB", "Tomcat")
 STACK_IMAGES = ("encompass/elastic_search:latest", "encompass/mongodb:latest", "encompass/tomcat7:latest")
 MODES = "link, multihost, pipework, portmap"
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def inspect(name):
@@ -42,7 +44,7 @@ def snapshot():
 
 
 def verified(result):
-    return any(t["task"]["name"].endswith("Every endpoint is reachable") and not h.get("failed")
+    return any(t["task"]["name"].endswith("Every probe answered") and not h.get("failed")
                for t in result.tasks for h in t["hosts"].values())
 
 
@@ -71,6 +73,71 @@ def test_restart_is_repaired_by_the_next_run():
     assert repaired.rc == 0 and verified(repaired), repaired.stdout[-4000:]
     assert repaired.changed > 0  # the static addresses died with the old namespaces
     assert site("pipework").changed == 0
+
+
+def report(tmp_path, playbook="report.yml"):
+    """Run playbook with the report written to tmp_path; return (result, topology.json, [(title, class)] of the SVG's edges)."""
+    result = TARGET.playbook(playbook, extra_vars={"net_mode": "pipework", "verify_report_dir": str(tmp_path)})
+    data = json.loads((tmp_path / "topology.json").read_text(encoding="utf-8"))
+    svg = ET.parse(tmp_path / "topology.svg").getroot()
+    edges = [(g.find(SVG + "title").text, g.get("class")) for g in svg.iter(SVG + "g") if "edge" in (g.get("class") or "").split()]
+    return result, data, edges
+
+
+def test_report_tells_what_ip_and_docker_say(tmp_path):
+    """Every address, MAC, MTU and bridge port in topology.json is what the host's own tools say."""
+    result, data, edges = report(tmp_path)
+    assert result.rc == 0, result.stdout[-3000:]
+    assert (tmp_path / "topology.md").read_text(encoding="utf-8").count("| answered |") == len(data["probes"]) == 4
+    # Tomcat's two MongoDB probes (27017, 27018) share one edge.
+    assert sorted(cls for dummy, cls in edges if "probe" in cls) == ["edge probe-answered"] * 3
+    info = data["hosts"][TARGET.name]
+    containers = {c["name"]: c for c in info["containers"]}
+    assert set(CONTAINERS) <= set(containers)
+    for name in CONTAINERS:
+        pid = TARGET.sh("docker", "inspect", "-f", "{{.State.Pid}}", name).stdout.strip()
+        seen = {l["ifname"]: l for l in json.loads(TARGET.sh("nsenter", "-t", pid, "-n", "ip", "-j", "addr").stdout) if l["ifname"] != "lo"}
+        mine = {i["name"]: i for i in containers[name]["interfaces"]}
+        assert set(mine) == set(seen) == {"eth0", "eth1"}
+        for ifname, link in seen.items():
+            addresses = sorted("%s/%s" % (a["local"], a["prefixlen"]) for a in link["addr_info"] if not a["local"].startswith("fe80:"))
+            assert mine[ifname]["addresses"] == addresses and mine[ifname]["mac"] == link["address"]
+            assert mine[ifname]["mtu"] == link["mtu"] and mine[ifname]["up"] == ("UP" in link["flags"])
+            assert mine[ifname]["attached_to"] == "docker0" and mine[ifname]["attached_kind"] == "linux_bridge"
+    ports = sorted(l["ifname"] for l in json.loads(TARGET.sh("ip", "-j", "link", "show", "master", "docker0").stdout))
+    bridges = {b["name"]: b for b in info["linux_bridges"]}
+    assert bridges["docker0"]["ports"] == ports
+    docker0 = json.loads(TARGET.sh("ip", "-j", "addr", "show", "docker0").stdout)[0]
+    assert bridges["docker0"]["addresses"] == sorted("%s/%s" % (a["local"], a["prefixlen"]) for a in docker0["addr_info"]
+                                                     if not a["local"].startswith("fe80:"))
+    assert sorted(b["name"] for b in info["ovs"]["bridges"]) == sorted(TARGET.sh("ovs-vsctl", "list-br").stdout.split())
+    # An unchanged lab gives the same report: the run after rewrites nothing.
+    again, same, dummy = report(tmp_path)
+    assert again.rc == 0 and again.changed == 0 and same == data
+
+
+def test_report_shows_exactly_the_broken_path(tmp_path):
+    """MongoDB's interface on the static segment down: the report is written, names the two MongoDB paths as failed
+    and every other as answered, and only then the play fails; the next site.yml run repairs it."""
+    pid = TARGET.sh("docker", "inspect", "-f", "{{.State.Pid}}", "MongoDB").stdout.strip()
+    TARGET.sh("nsenter", "-t", pid, "-n", "ip", "link", "set", "eth1", "down")
+    try:
+        result, data, edges = report(tmp_path)
+        assert result.rc != 0
+        assert "failed: tcp Tomcat@%s -> 172.17.200.10:27017; tcp Tomcat@%s -> 172.17.200.10:27018" % (TARGET.name, TARGET.name) \
+            in result.stdout, result.stdout[-3000:]
+        failed = sorted("%s:%s" % (p["to"]["address"], p["to"]["port"]) for p in data["probes"] if not p["answered"])
+        assert failed == ["172.17.200.10:27017", "172.17.200.10:27018"]
+        assert len([p for p in data["probes"] if p["answered"]]) == 2
+        mongo = next(c for c in data["hosts"][TARGET.name]["containers"] if c["name"] == "MongoDB")
+        assert [i["up"] for i in mongo["interfaces"] if i["name"] == "eth1"] == [False]
+        tomcat_to_mongo = "%s/Tomcat->%s/MongoDB" % (TARGET.name, TARGET.name)
+        assert [cls for title, cls in edges if title == tomcat_to_mongo and "probe" in cls] == ["edge probe-failed"]
+        assert sorted(cls for title, cls in edges if "probe" in cls and title != tomcat_to_mongo) == ["edge probe-answered"] * 2
+        assert "- FAILED: tcp Tomcat@%s -> 172.17.200.10:27017" % TARGET.name in (tmp_path / "topology.md").read_text(encoding="utf-8")
+    finally:
+        repaired = site("pipework")
+    assert repaired.rc == 0 and verified(repaired), repaired.stdout[-3000:]
 
 
 def test_names_come_from_one_place():
