@@ -34,12 +34,17 @@ class Graph:
     def __init__(self, topology):
         self.nodes, self.clusters, self.edges = {}, {}, []
         self.owner = {}  # an address -> the node that has it
-        self.tunnels = set()  # (the two ends, label): one edge per pair of hosts, however many sides list it
+        self.tunnels = {}  # (the two ends, label) -> its edge: one edge per pair of hosts, however many sides list it
         hosts = topology["hosts"]
         for host in sorted(hosts):
             self._host(host, hosts[host] or {})
         for host in sorted(hosts):
             self._tunnels(host, hosts[host] or {})
+        for (ends, dummy), edge in self.tunnels.items():
+            # A tunnel that only one of two hosts of the report lists carries nothing: drawn as broken.
+            peer = ends[1] if edge[0] == ends[0] else ends[0]
+            if len(edge[2]["sides"]) == 1 and peer.split("/")[0] in hosts:
+                edge[2].update(down=True, label="%s (only on %s)" % (edge[2]["label"], edge[0].split("/")[0]))
         for host in sorted(hosts):
             self._ovn(hosts[host] or {})
         for probe in topology.get("probes") or []:
@@ -67,6 +72,13 @@ class Graph:
             self.node("%s/%s" % (host, bridge["name"]), "%s\nOVS %s" % (bridge["name"], bridge["datapath_type"]), "ovs", host)
         tags = {iface["name"]: port["tag"] for bridge in (info.get("ovs") or {}).get("bridges", [])
                 for port in bridge["ports"] for iface in port["interfaces"]}
+        owner = {iface["name"]: bridge["name"] for bridge in (info.get("ovs") or {}).get("bridges", [])
+                 for port in bridge["ports"] for iface in port["interfaces"]}
+        for bridge in info.get("linux_bridges", []):
+            for port in bridge["ports"]:
+                if port in owner:  # an OVS bridge's internal interface joined to a Linux bridge (docker0)
+                    self.edges.append(("%s/%s" % (host, bridge["name"]), "%s/%s" % (host, owner[port]),
+                                       dict(kind="link", label="port %s" % port, down=False)))
         for container in info.get("containers", []):
             node = self.node("%s/%s" % (host, container["name"]), "%s\n%s" % (container["name"], container["state"]), "container", host)
             for iface in container.get("interfaces", []):
@@ -94,8 +106,9 @@ class Graph:
     def _tunnel(self, src, dst, label):
         pair = (tuple(sorted((src, dst))), label)
         if pair not in self.tunnels:
-            self.tunnels.add(pair)
-            self.edges.append((src, dst, dict(kind="tunnel", label=label, down=False)))
+            self.tunnels[pair] = (src, dst, dict(kind="tunnel", label=label, down=False, sides=set()))
+            self.edges.append(self.tunnels[pair])
+        self.tunnels[pair][2]["sides"].add(src)
 
     def _tunnels(self, host, info):
         for bridge in (info.get("ovs") or {}).get("bridges", []):
@@ -187,7 +200,7 @@ def topology_dot(topology):
                 _dot_quote(color), _dot_quote(color), _dot_quote("probe-answered" if attrs["answered"] else "probe-failed"))
             label = _with_result(attrs)
         elif attrs["kind"] == "tunnel":
-            extra, label = "style=dashed, dir=none", attrs["label"]
+            extra, label = "style=dashed, dir=none" + (', color="#c62828", fontcolor="#c62828"' if attrs["down"] else ""), attrs["label"]
         elif attrs["kind"] == "logical":
             extra, label = "style=dotted, dir=none", attrs["label"]
         else:

@@ -5,12 +5,23 @@
 
 from __future__ import annotations
 
+import json
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from conftest import run_playbook  # pylint: disable=import-error
 from dind_lab import Lab, multihost_playbook, ping, tcp_transfer  # pylint: disable=import-error
 
 MIB = 1024 * 1024
+SVG = "{http://www.w3.org/2000/svg}"
+# The segment's probes and the topology report, without the stack (every running container of each host).
+REPORT_PLAY = [{"hosts": "all", "gather_facts": False, "tasks": [
+    {"name": "mode", "ansible.builtin.include_role": {"name": "encompass.netlab.stack", "tasks_from": "mode", "public": True}},
+    {"name": "plan", "ansible.builtin.include_role": {"name": "encompass.netlab.net_multihost", "tasks_from": "plan"}},
+    {"name": "probe", "ansible.builtin.include_role": {"name": "encompass.netlab.verify", "tasks_from": "mesh"}},
+    {"name": "report", "ansible.builtin.include_role": {"name": "encompass.netlab.verify", "tasks_from": "report"}},
+]}]
 
 
 @pytest.fixture(scope="module", name="lab")
@@ -46,3 +57,63 @@ def test_plan_segment_mtu_and_idempotence(lab):
     # GRE over a 1500-byte underlay leaves 1462: a don't-fragment ping of MTU-28 crosses, MTU-27 does not.
     assert ping(lab, (host_a, "ca"), ip_b, count=2, size=1462 - 28, dont_fragment=True)
     assert not ping(lab, (host_a, "ca"), ip_b, count=1, size=1462 - 27, dont_fragment=True)
+
+
+def report(lab, tmp_path):
+    play = tmp_path / "report.yml"
+    play.write_text(json.dumps(REPORT_PLAY), encoding="utf-8")
+    out = tmp_path / "report"
+    result = run_playbook(str(play), "-i", str(lab.inventory_path), extra_vars={"net_mode": "multihost", "verify_report_dir": str(out)})
+    data = json.loads((out / "topology.json").read_text(encoding="utf-8"))
+    edges = [(g.find(SVG + "title").text, g.get("class"), " ".join(t.text or "" for t in g.iter(SVG + "text")))
+             for g in ET.parse(out / "topology.svg").getroot().iter(SVG + "g") if "edge" in (g.get("class") or "").split()]
+    return result, data, edges
+
+
+def tunnels(lab, host):
+    """The host's tunnel interfaces as ovs-vsctl lists them: {name: (type, remote_ip)}."""
+    rows = json.loads(lab.exec(host, "ovs-vsctl", "--format=json", "--columns=name,type,options", "list", "Interface").stdout)["data"]
+    found = {}
+    for name, kind, options in rows:
+        options = dict(options[1])
+        if "remote_ip" in options:
+            found[name] = (kind, options["remote_ip"])
+    return found
+
+
+def test_report_draws_the_tunnel_and_shows_it_broken(lab, tmp_path):
+    """The report's tunnels are what ovs-vsctl lists and its addresses what ip says; with one side's GRE port
+    deleted, the report is still written, shows every cross-host path failed and the tunnel only on one host."""
+    (host_a, host_b) = list(lab.hosts)
+    lab.load_image()
+    lab.run_container(host_a, "ca")
+    lab.run_container(host_b, "cb")
+    result, data, edges = report(lab, tmp_path)
+    assert result.rc == 0, result.stdout[-3000:]
+    for host in (host_a, host_b):
+        info = data["hosts"][host]
+        mine = {i["name"]: (i["type"], i["options"]["remote_ip"]) for b in info["ovs"]["bridges"] for p in b["ports"]
+                for i in p["interfaces"] if "remote_ip" in i["options"]}
+        assert mine == tunnels(lab, host) and len(mine) == 1
+        for container in info["containers"]:
+            seen = json.loads(lab.exec(host, "docker", "exec", container["name"], "ip", "-j", "-4", "addr", "show", "eth0").stdout)[0]
+            assert [i["addresses"] for i in container["interfaces"] if i["name"] == "eth0"] == [
+                ["%s/%s" % (a["local"], a["prefixlen"]) for a in seen["addr_info"]]]
+    tunnel = [e for e in edges if e[2] == "gre"]
+    assert len(tunnel) == 1 and sorted(tunnel[0][0].split("->")) == sorted("%s/br0" % h for h in (host_a, host_b))
+    probes = [e for e in edges if "probe" in (e[1] or "")]
+    assert probes and all(cls == "edge probe-answered" for dummy, cls, dummy in probes)
+
+    port = next(iter(tunnels(lab, host_a)))
+    lab.exec(host_a, "ovs-vsctl", "del-port", port)
+    try:
+        broken, data, edges = report(lab, tmp_path)
+        assert broken.rc != 0 and "failed: ping" in broken.stdout
+        assert data["probes"] and not [p for p in data["probes"] if p["answered"]]
+        assert [e[2] for e in edges if e[2].startswith("gre")] == ["gre (only on %s)" % host_b]
+        assert all(cls == "edge probe-failed" for dummy, cls, dummy in edges if "probe" in (cls or ""))
+    finally:
+        repaired = run_playbook(str(lab.playbook), "-i", str(lab.inventory_path))
+    assert repaired.rc == 0 and repaired.changed > 0, repaired.stdout[-3000:]
+    again, dummy, dummy = report(lab, tmp_path)
+    assert again.rc == 0, again.stdout[-3000:]

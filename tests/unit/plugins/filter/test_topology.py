@@ -27,12 +27,13 @@ def iface(name, address, bridge, peer, up=True, mtu=1450):
 def host(underlay, remote, containers, port, key="7"):
     return dict(
         host_interfaces=[dict(name="br0", kind="tun", mac="x", mtu=1500, up=True, addresses=[underlay + "/24"])],
-        linux_bridges=[dict(name="docker0", mtu=1450, up=True, addresses=["172.18.0.1/16"], ports=[])],
+        linux_bridges=[dict(name="docker0", mtu=1450, up=True, addresses=["172.18.0.1/16"], ports=["br-stack.1"])],
         vxlan=[], docker=None, ovn=None, notes=[],
         ovs=dict(ovn={}, bridges=[dict(name="br-stack.1", datapath_type="netdev", ports=[
             dict(name="gre-x", tag=None, interfaces=[dict(name="gre-x", type="gre", options={"remote_ip": remote, "key": key},
                                                           iface_id=None)]),
             dict(name=port, tag=10, interfaces=[dict(name=port, type="system", options={}, iface_id=None)]),
+            dict(name="br-stack.1", tag=None, interfaces=[dict(name="br-stack.1", type="internal", options={}, iface_id=None)]),
         ])]),
         containers=containers,
     )
@@ -75,9 +76,20 @@ def test_the_svg_shows_each_path_with_its_result():
     assert status[0] == "edge probe-answered" and "answered" in status[1]
     link = edges["docker-2.example/Mongo.DB->docker-2.example/br-stack.1"]
     assert "eth0 192.168.0.2/24 VLAN 10 MTU 1450 (down)" in link[1]
+    # The OVS bridge's internal interface joined to docker0.
+    assert edges["docker-1.example/docker0->docker-1.example/br-stack.1"] == ("edge", "port br-stack.1")
     # One tunnel edge per pair of hosts, dashed, with its type and key.
     tunnels = [title for title, (dummy, text) in edges.items() if text == "gre key 7"]
     assert tunnels == ["docker-1.example/br-stack.1->docker-2.example/br-stack.1"]
+
+
+def test_a_tunnel_only_one_host_lists_is_drawn_broken():
+    data = lab()
+    data["hosts"]["docker-2.example"]["ovs"]["bridges"][0]["ports"].pop(0)  # its GRE port deleted
+    edges, dummy = render(topology_dot(data))
+    assert edges["docker-1.example/br-stack.1->docker-2.example/br-stack.1"][1] == "gre key 7 (only on docker-1.example)"
+    whole, dummy = render(topology_dot(lab()))
+    assert whole["docker-1.example/br-stack.1->docker-2.example/br-stack.1"][1] == "gre key 7"
 
 
 def test_all_answered_when_nothing_is_broken():
