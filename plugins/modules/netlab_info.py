@@ -33,7 +33,8 @@ attributes:
     support: full
     details: This module only reads; it returns the same data in check mode.
   diff_mode:
-    support: none
+    support: N/A
+    details: This module changes nothing.
   idempotent:
     support: full
 options:
@@ -165,7 +166,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.encompass.netlab.plugins.module_utils import _docker
 from ansible_collections.encompass.netlab.plugins.module_utils import _netlink
 from ansible_collections.encompass.netlab.plugins.module_utils import _ovsdb
-from ansible_collections.encompass.netlab.plugins.module_utils._errors import NetlabError
+from ansible_collections.encompass.netlab.plugins.module_utils._errors import NetlabError, NetlinkFailure
 from ansible_collections.encompass.netlab.plugins.module_utils._ovsdb import single
 
 LINK_KEYS = ("name", "kind", "mac", "mtu", "up", "addresses")
@@ -236,7 +237,10 @@ def read_docker(params, wanted):
             for name in listed:
                 if wanted and name not in wanted:
                     continue
-                info = api.inspect_container(name)
+                try:
+                    info = api.inspect_container(name)
+                except _docker.NotFound:  # removed since it was listed
+                    continue
                 state = info["State"]
                 found.append((dict(name=name, image=info["Config"]["Image"], state=state["Status"]),
                               "/proc/%d/ns/net" % state["Pid"] if state.get("Running") and state.get("Pid") else None))
@@ -280,7 +284,12 @@ def read_all(params):
         docker, found = read_docker(params, set(params["containers"]))
         for container, netns in found:
             container["interfaces"] = []
-            for link in _netlink.dump(netns) if netns else []:
+            try:
+                inside = _netlink.dump(netns) if netns else []
+            except NetlinkFailure as exc:  # it stopped since it was inspected
+                notes.append("the interfaces of %s could not be read: %s" % (container["name"], exc))
+                inside = []
+            for link in inside:
                 if link["kind"] == "" and link["name"] == "lo":
                     continue
                 entry = {key: link[key] for key in LINK_KEYS}

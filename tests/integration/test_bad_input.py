@@ -8,6 +8,7 @@ was: links and addresses, the OVS database, the containers, the iptables rules, 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -42,6 +43,12 @@ def wired(target, tmp_path_factory):
     target.sh("ip", "link", "add", LBR, "type", "bridge", check=False)
     target.sh("ovs-vsctl", "--may-exist", "add-br", OBR, "--", "set", "bridge", OBR, "datapath_type=netdev")
     target.sh("docker", "run", "-d", "--name", "netlab-bad-stopped", "encompass/netlab-base:bookworm", "true", check=False)
+    # Docker removes the veth pair of the container that stopped after it says so; wait until it has (else the
+    # first case's snapshot sees the pair go, which no module did).
+    target.sh("docker", "wait", "netlab-bad-stopped", check=False)
+    deadline = time.monotonic() + 15
+    while "@veth" in target.sh("ip", "-br", "link").stdout and time.monotonic() < deadline:
+        time.sleep(0.2)
     TARGET.tmp = tmp_path_factory.mktemp("bad")
     yield
     target.sh("ip", "link", "del", LBR, check=False)
