@@ -34,6 +34,7 @@ class Graph:
     def __init__(self, topology):
         self.nodes, self.clusters, self.edges = {}, {}, []
         self.owner = {}  # an address -> the node that has it
+        self.local = {}  # (host, address) -> the node of that host that has it (docker0 ranges repeat across hosts)
         self.tunnels = {}  # (the two ends, label) -> its edge: one edge per pair of hosts, however many sides list it
         hosts = topology["hosts"]
         for host in sorted(hosts):
@@ -84,6 +85,7 @@ class Graph:
             for iface in container.get("interfaces", []):
                 for cidr in iface["addresses"]:
                     self.owner[_address(cidr)] = node
+                    self.local[(host, _address(cidr))] = node
                 if not iface.get("attached_to"):
                     continue
                 label = [iface["name"]] + iface["addresses"][:1]
@@ -147,7 +149,9 @@ class Graph:
         target = probe.get("to") or {}
         address = target.get("address") or ""
         named = "%s/%s" % (target.get("host"), target.get("container"))
-        dst = self.owner.get(address) or (named if named in self.nodes else self.node("address/%s" % address, address, "address"))
+        # The container the probe names, else the one with the address on the probe's own host, else anywhere.
+        dst = (named if named in self.nodes else None) or self.local.get((source.get("host"), address)) \
+            or self.owner.get(address) or self.node("address/%s" % address, address, "address")
         label = "%s %s%s" % (probe.get("kind", "probe"), address, ":%s" % target["port"] if target.get("port") else "")
         answered = probe.get("answered") in (True, "True", "true")
         for edge in self.edges:  # probes of one path with one result share an edge (one label line each)

@@ -99,6 +99,17 @@ def test_all_answered_when_nothing_is_broken():
     assert topology_summary(lab()) == dict(probes=2, answered=2, failed=[])
 
 
+def test_an_address_on_several_hosts_is_resolved_on_the_probing_host():
+    """docker0's range repeats on every host: a probe from a host to 172.30.0.2 means that host's container."""
+    data = lab()
+    for name, info in data["hosts"].items():
+        info["containers"][0]["interfaces"].append(iface("eth1", "172.30.0.2/16", "docker0", "veth" + name[-9]))
+    data["probes"] = [dict(kind="http", answered=True, **{"from": dict(host=h, container=None), "to": dict(address="172.30.0.2", port=8080)})
+                      for h in ("docker-1.example", "docker-2.example")]
+    edges, dummy = render(topology_dot(data))
+    assert "docker-1.example->docker-1.example/Tomcat" in edges and "docker-2.example->docker-2.example/Mongo.DB" in edges
+
+
 def test_summary_names_the_failed_path():
     assert topology_summary(lab(mongo_up=False))["failed"] == ["tcp Tomcat@docker-1.example -> 192.168.0.2:27017"]
 
