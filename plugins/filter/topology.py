@@ -71,14 +71,13 @@ class Graph:
                 self.owner.setdefault(_address(cidr), node)
         for bridge in (info.get("ovs") or {}).get("bridges", []):
             self.node("%s/%s" % (host, bridge["name"]), "%s\nOVS %s" % (bridge["name"], bridge["datapath_type"]), "ovs", host)
-        tags = {iface["name"]: port["tag"] for bridge in (info.get("ovs") or {}).get("bridges", [])
-                for port in bridge["ports"] for iface in port["interfaces"]}
-        owner = {iface["name"]: bridge["name"] for bridge in (info.get("ovs") or {}).get("bridges", [])
-                 for port in bridge["ports"] for iface in port["interfaces"]}
+        # Every OVS interface: (its bridge, its port's VLAN tag).
+        on_ovs = {iface["name"]: (bridge["name"], port["tag"]) for bridge in (info.get("ovs") or {}).get("bridges", [])
+                  for port in bridge["ports"] for iface in port["interfaces"]}
         for bridge in info.get("linux_bridges", []):
             for port in bridge["ports"]:
-                if port in owner:  # an OVS bridge's internal interface joined to a Linux bridge (docker0)
-                    self.edges.append(("%s/%s" % (host, bridge["name"]), "%s/%s" % (host, owner[port]),
+                if port in on_ovs:  # an OVS bridge's internal interface joined to a Linux bridge (docker0)
+                    self.edges.append(("%s/%s" % (host, bridge["name"]), "%s/%s" % (host, on_ovs[port][0]),
                                        dict(kind="link", label="port %s" % port, down=False)))
         for container in info.get("containers", []):
             node = self.node("%s/%s" % (host, container["name"]), "%s\n%s" % (container["name"], container["state"]), "container", host)
@@ -89,8 +88,9 @@ class Graph:
                 if not iface.get("attached_to"):
                     continue
                 label = [iface["name"]] + iface["addresses"][:1]
-                if tags.get(iface.get("host_peer")) is not None:
-                    label.append("VLAN %s" % tags[iface["host_peer"]])
+                tag = on_ovs.get(iface.get("host_peer"), (None, None))[1]
+                if tag is not None:
+                    label.append("VLAN %s" % tag)
                 label.append("MTU %s" % iface["mtu"])
                 target = "%s/%s" % (host, iface["attached_to"])
                 if target not in self.nodes:

@@ -295,6 +295,17 @@ def set_arp_ignore(name, value=1):
 
 # VXLAN devices.
 
+def _vxlan_settings(ipr, index, data):
+    """A VXLAN device's VNI, local address, UDP port and head-end replication peers (all-zero FDB entries)."""
+    return dict(
+        vni=data.get_attr("IFLA_VXLAN_ID"),
+        local_ip=data.get_attr("IFLA_VXLAN_LOCAL"),
+        port=data.get_attr("IFLA_VXLAN_PORT"),
+        peers=sorted({msg.get_attr("NDA_DST") for msg in ipr.fdb("dump", ifindex=index)
+                      if msg.get_attr("NDA_LLADDR") == ZERO_MAC and msg.get_attr("NDA_DST")}, key=ipaddress.ip_address),
+    )
+
+
 def read_vxlan(name):
     """A device's kind, alias, MTU, master and up state, and for a VXLAN device its settings and its
     head-end replication peers (all-zero FDB entries); None when the device is missing."""
@@ -314,18 +325,8 @@ def read_vxlan(name):
         if underlay:
             found = ipr.get_links(underlay)
             underlay = found[0].get_attr("IFLA_IFNAME") if found else None
-        result.update(
-            vni=data.get_attr("IFLA_VXLAN_ID"),
-            local_ip=data.get_attr("IFLA_VXLAN_LOCAL"),
-            port=data.get_attr("IFLA_VXLAN_PORT"),
-            learning=bool(data.get_attr("IFLA_VXLAN_LEARNING")),
-            underlay_interface=underlay or None,
-            peers=sorted(
-                {msg.get_attr("NDA_DST") for msg in ipr.fdb("dump", ifindex=index[0])
-                 if msg.get_attr("NDA_LLADDR") == ZERO_MAC and msg.get_attr("NDA_DST")},
-                key=ipaddress.ip_address,
-            ),
-        )
+        result.update(_vxlan_settings(ipr, index[0], data), learning=bool(data.get_attr("IFLA_VXLAN_LEARNING")),
+                      underlay_interface=underlay or None)
         return result
 
 
@@ -355,16 +356,6 @@ def fdb_peer(name, peer, add=True):
 
 
 # Reading everything at once (the topology report).
-
-def _vxlan_settings(ipr, index, data):
-    return dict(
-        vni=data.get_attr("IFLA_VXLAN_ID"),
-        local_ip=data.get_attr("IFLA_VXLAN_LOCAL"),
-        port=data.get_attr("IFLA_VXLAN_PORT"),
-        peers=sorted({msg.get_attr("NDA_DST") for msg in ipr.fdb("dump", ifindex=index)
-                      if msg.get_attr("NDA_LLADDR") == ZERO_MAC and msg.get_attr("NDA_DST")}, key=ipaddress.ip_address),
-    )
-
 
 def dump(netns=None):
     """Every interface of the host (or inside netns) with one link dump and one address dump: index, name,

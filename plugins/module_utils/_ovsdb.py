@@ -27,6 +27,9 @@ except ImportError:
     OVS_IMPORT_ERROR = traceback.format_exc()
 
 DEFAULT_REMOTE = "unix:/var/run/openvswitch/db.sock"
+# Where ovn-ctl's databases listen on the central host.
+NB_REMOTE = "unix:/var/run/ovn/ovnnb_db.sock"
+SB_REMOTE = "unix:/var/run/ovn/ovnsb_db.sock"
 # The tables each database's replica holds, and its one root row's table.
 TABLES = {
     "Open_vSwitch": ("Open_vSwitch", "Bridge", "Port", "Interface"),

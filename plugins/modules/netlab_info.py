@@ -163,6 +163,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.encompass.netlab.plugins.module_utils import _converge
 from ansible_collections.encompass.netlab.plugins.module_utils import _docker
 from ansible_collections.encompass.netlab.plugins.module_utils import _netlink
 from ansible_collections.encompass.netlab.plugins.module_utils import _ovsdb
@@ -321,18 +322,15 @@ def main():
         argument_spec=dict(
             containers=dict(type="list", elements="str", default=[]),
             ovsdb=dict(type="str", default=_ovsdb.DEFAULT_REMOTE),
-            ovn_nb=dict(type="str", default="unix:/var/run/ovn/ovnnb_db.sock"),
-            ovn_sb=dict(type="str", default="unix:/var/run/ovn/ovnsb_db.sock"),
+            ovn_nb=dict(type="str", default=_ovsdb.NB_REMOTE),
+            ovn_sb=dict(type="str", default=_ovsdb.SB_REMOTE),
             ovsdb_timeout=dict(type="int", default=10),
             **_docker.DOCKER_ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )
-    for available, library, error in ((_netlink.HAS_PYROUTE2, "pyroute2", _netlink.PYROUTE2_IMPORT_ERROR),
-                                      (_docker.HAS_DOCKER, "docker", _docker.DOCKER_IMPORT_ERROR)):
-        if not available:
-            module.fail_json(msg="netlab_info needs the Python library %s on the host: pip install %s" % (library, library),
-                             exception=error)
+    _converge.require(module, _netlink.HAS_PYROUTE2, "pyroute2", _netlink.PYROUTE2_IMPORT_ERROR)
+    _converge.require(module, _docker.HAS_DOCKER, "docker", _docker.DOCKER_IMPORT_ERROR)
     try:
         result = read_all(module.params)
     except NetlabError as exc:

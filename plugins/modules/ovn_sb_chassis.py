@@ -143,7 +143,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             keep=dict(type="list", elements="str", required=True),
-            sb=dict(type="str", default="unix:/var/run/ovn/ovnsb_db.sock"),
+            sb=dict(type="str", default=_ovsdb.SB_REMOTE),
             timeout=dict(type="int", default=10),
         ),
         supports_check_mode=True,

@@ -330,7 +330,7 @@ def main():
             exclusive=dict(type="bool", default=True),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             wait=dict(type="str", default="sb", choices=["none", "sb", "hv"]),
-            nb=dict(type="str", default="unix:/var/run/ovn/ovnnb_db.sock"),
+            nb=dict(type="str", default=_ovsdb.NB_REMOTE),
             timeout=dict(type="int", default=10),
         ),
         supports_check_mode=True,
