@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,15 @@ def run_playbook(playbook, *args, check=False, diff=False, extra_vars=None):
         return Result(proc)
     tasks = [task for play in data.get("plays", []) for task in play.get("tasks", [])]
     return Result(proc, data.get("stats", {}), tasks)
+
+
+def read_report(folder):
+    """The topology report in folder: its JSON, and the SVG's edges as [(title, class, label text)]."""
+    svg_ns = "{http://www.w3.org/2000/svg}"
+    data = json.loads((Path(folder) / "topology.json").read_text(encoding="utf-8"))
+    edges = [(g.find(svg_ns + "title").text, g.get("class"), " ".join(t.text or "" for t in g.iter(svg_ns + "text")))
+             for g in ET.parse(Path(folder) / "topology.svg").getroot().iter(svg_ns + "g") if "edge" in (g.get("class") or "").split()]
+    return data, edges
 
 
 def run_module(module, args, check=False, diff=False, inventory=None, host="localhost", environment=None):

@@ -6,15 +6,13 @@
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import run_playbook  # pylint: disable=import-error
+from conftest import read_report, run_playbook  # pylint: disable=import-error
 from dind_lab import Lab, multihost_playbook, ping, tcp_transfer  # pylint: disable=import-error
 
 MIB = 1024 * 1024
-SVG = "{http://www.w3.org/2000/svg}"
 # The segment's probes and the topology report, without the stack (every running container of each host).
 REPORT_PLAY = [{"hosts": "all", "gather_facts": False, "tasks": [
     {"name": "mode", "ansible.builtin.include_role": {"name": "encompass.netlab.stack", "tasks_from": "mode", "public": True}},
@@ -64,9 +62,7 @@ def report(lab, tmp_path):
     play.write_text(json.dumps(REPORT_PLAY), encoding="utf-8")
     out = tmp_path / "report"
     result = run_playbook(str(play), "-i", str(lab.inventory_path), extra_vars={"net_mode": "multihost", "verify_report_dir": str(out)})
-    data = json.loads((out / "topology.json").read_text(encoding="utf-8"))
-    edges = [(g.find(SVG + "title").text, g.get("class"), " ".join(t.text or "" for t in g.iter(SVG + "text")))
-             for g in ET.parse(out / "topology.svg").getroot().iter(SVG + "g") if "edge" in (g.get("class") or "").split()]
+    data, edges = read_report(out)
     return result, data, edges
 
 

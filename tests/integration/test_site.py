@@ -11,17 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import TARGET  # pylint: disable=import-error
+from conftest import TARGET, read_report  # pylint: disable=import-error
 
 SETENV = "/etc/encompass-netlab/tomcat/setenv.sh"
 CONTAINERS = ("ElasticSearch", "MongoDB", "Tomcat")
 STACK_IMAGES = ("encompass/elastic_search:latest", "encompass/mongodb:latest", "encompass/tomcat7:latest")
 MODES = "link, multihost, pipework, portmap"
-SVG = "{http://www.w3.org/2000/svg}"
 
 
 def inspect(name):
@@ -76,11 +74,9 @@ def test_restart_is_repaired_by_the_next_run():
 
 
 def report(tmp_path, playbook="report.yml"):
-    """Run playbook with the report written to tmp_path; return (result, topology.json, [(title, class)] of the SVG's edges)."""
+    """Run playbook with the report written to tmp_path; return (result, topology.json, [(title, class, text)] of the SVG's edges)."""
     result = TARGET.playbook(playbook, extra_vars={"net_mode": "pipework", "verify_report_dir": str(tmp_path)})
-    data = json.loads((tmp_path / "topology.json").read_text(encoding="utf-8"))
-    svg = ET.parse(tmp_path / "topology.svg").getroot()
-    edges = [(g.find(SVG + "title").text, g.get("class")) for g in svg.iter(SVG + "g") if "edge" in (g.get("class") or "").split()]
+    data, edges = read_report(tmp_path)
     return result, data, edges
 
 
@@ -90,7 +86,7 @@ def test_report_tells_what_ip_and_docker_say(tmp_path):
     assert result.rc == 0, result.stdout[-3000:]
     assert (tmp_path / "topology.md").read_text(encoding="utf-8").count("| answered |") == len(data["probes"]) == 4
     # Tomcat's two MongoDB probes (27017, 27018) share one edge.
-    assert sorted(cls for dummy, cls in edges if "probe" in cls) == ["edge probe-answered"] * 3
+    assert sorted(cls for dummy, cls, dummy in edges if "probe" in cls) == ["edge probe-answered"] * 3
     info = data["hosts"][TARGET.name]
     containers = {c["name"]: c for c in info["containers"]}
     assert set(CONTAINERS) <= set(containers)
@@ -132,8 +128,8 @@ def test_report_shows_exactly_the_broken_path(tmp_path):
         mongo = next(c for c in data["hosts"][TARGET.name]["containers"] if c["name"] == "MongoDB")
         assert [i["up"] for i in mongo["interfaces"] if i["name"] == "eth1"] == [False]
         tomcat_to_mongo = "%s/Tomcat->%s/MongoDB" % (TARGET.name, TARGET.name)
-        assert [cls for title, cls in edges if title == tomcat_to_mongo and "probe" in cls] == ["edge probe-failed"]
-        assert sorted(cls for title, cls in edges if "probe" in cls and title != tomcat_to_mongo) == ["edge probe-answered"] * 2
+        assert [cls for title, cls, dummy in edges if title == tomcat_to_mongo and "probe" in cls] == ["edge probe-failed"]
+        assert sorted(cls for title, cls, dummy in edges if "probe" in cls and title != tomcat_to_mongo) == ["edge probe-answered"] * 2
         assert "- FAILED: tcp Tomcat@%s -> 172.17.200.10:27017" % TARGET.name in (tmp_path / "topology.md").read_text(encoding="utf-8")
     finally:
         repaired = site("pipework")
