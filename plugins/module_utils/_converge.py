@@ -12,6 +12,7 @@ import collections
 import contextlib
 import fcntl
 import os
+import sys
 import time
 import traceback
 
@@ -99,10 +100,18 @@ def pending_in_check_mode(module, target, note, connect):
         return None
 
 
-def require(module, available, library, import_error):
-    """Fail with the standard missing-library message when a Python library is not importable."""
-    if not available:
-        module.fail_json(msg=missing_required_lib(library), exception=import_error)
+def require(module, available, library, import_error, changes=True):
+    """Fail with the standard missing-library message when a Python library is not importable. In check mode on a
+    fresh host the library may only be going to be installed (the host role's apt task is simulated there): the
+    module then says so as `pending` and predicts a change (changes=False for modules that never change anything)."""
+    if available:
+        return
+    if module.check_mode:
+        module.exit_json(changed=changes, changes=[], pending=[
+            "the Python library %s is not installed yet for %s; the real run installs it first (role encompass.netlab.host,"
+            " host_install_python_packages), then this task can read the host" % (library, sys.executable)])
+    reason = "by the modules of encompass.netlab; the role encompass.netlab.host installs it (host_install_python_packages)"
+    module.fail_json(msg=missing_required_lib(library, reason=reason), exception=import_error)
 
 
 LOCK_PATH = "/run/lock/encompass-netlab.lock"

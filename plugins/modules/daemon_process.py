@@ -186,6 +186,14 @@ class Daemon(Target):
 
     def is_running(self):
         if self.params["status_argv"]:
+            status = self.params["status_argv"][0]
+            if not shutil.which(status):
+                # Not installed (yet: in check mode on a fresh host the package is only going to be installed), so the
+                # daemon cannot be running; starting it fails on its own if it is still missing then.
+                if self.module.check_mode:
+                    self.notes = ["%s is not installed yet, so %s does not run; the real run starts it once its package"
+                                  " is there" % (status, self.name)]
+                return False
             return self.module.run_command(self.params["status_argv"])[0] == 0
         return pid_alive(read_pid(self.params["pidfile"]), self.params["argv"][0])
 

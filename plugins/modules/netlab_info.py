@@ -329,8 +329,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    _converge.require(module, _netlink.HAS_PYROUTE2, "pyroute2", _netlink.PYROUTE2_IMPORT_ERROR)
-    _converge.require(module, _docker.HAS_DOCKER, "docker", _docker.DOCKER_IMPORT_ERROR)
+    _converge.require(module, _netlink.HAS_PYROUTE2, "pyroute2", _netlink.PYROUTE2_IMPORT_ERROR, changes=False)
+    _converge.require(module, _docker.HAS_DOCKER, "docker", _docker.DOCKER_IMPORT_ERROR, changes=False)
     try:
         result = read_all(module.params)
     except NetlabError as exc:

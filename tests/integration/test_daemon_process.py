@@ -164,3 +164,21 @@ def test_bad_arguments_fail_before_anything_runs(module, tmp_path):
     assert result["failed"] is True and "pidfile" in result["msg"] and "status_argv" in result["msg"]
     result = module(MODULE, {"name": "x", "argv": ["true"], "pidfile": str(tmp_path / "p"), "state": "bogus"})
     assert result["failed"] is True and "state" in result["msg"]
+
+
+def test_a_status_command_not_installed_yet(module, tmp_path):
+    """Check mode on a host where the daemon's package is not installed yet (ovs-ctl, ovn-ctl): the daemon does not
+    run, the start is predicted and said to wait for the package; the real run then fails clearly, naming the start
+    command, and stopping a daemon that is not there is no change."""
+    missing = str(tmp_path / "no-such-ctl")
+    args = {"name": "ghost", "argv": [missing, "start"], "detach": False, "status_argv": [missing, "status"],
+            "stop_argv": [missing, "stop"]}
+    predicted = module(MODULE, args, check=True)
+    assert predicted.get("failed") is not True, predicted
+    assert predicted["changed"] is True and predicted["changes"] == ["start ghost"]
+    assert predicted["pending"] == ["%s is not installed yet, so ghost does not run; the real run starts it once its package"
+                                    " is there" % missing]
+    real = module(MODULE, args)
+    assert real["failed"] is True and real["msg"] == "ghost: start failed: cannot run %s: no such executable; install it" \
+        " or fix argv" % missing
+    assert module(MODULE, dict(args, state="stopped"))["changed"] is False
