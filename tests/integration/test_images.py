@@ -120,3 +120,33 @@ def test_changed_input_rebuilds_and_only_then(playbook, tmp_path):
         assert "/usr/bin/ps" in run_in(name, "sh", "-c", "command -v ps")
     finally:
         subprocess.run(["docker", "image", "rm", "-f", name], capture_output=True, check=False)
+
+
+BROKEN_BUILD = """---
+- name: The stack's Tomcat image on a base whose package sources lead nowhere
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: encompass.netlab.images
+"""
+
+
+def test_a_failed_build_fails_the_run_and_labels_no_image(playbook, tmp_path):
+    """apt-get cannot install Tomcat: the run fails, and no image stands under the name as if it were current (Tomcat's
+    recipe once ended in `; true`, so a failed apt-get still gave an image labelled current, never rebuilt)."""
+    base, name = "encompass/netlab-base:integration-broken-sources", "encompass/tomcat7:integration-broken"
+    context = tmp_path / "broken"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM %s\nRUN rm -f /etc/apt/sources.list.d/* && echo 'deb http://127.0.0.1:9/debian"
+                                        " bookworm main' > /etc/apt/sources.list\n" % BASE)
+    subprocess.run(["docker", "build", "-q", "-t", base, str(context)], capture_output=True, check=True)
+    play = tmp_path / "broken.yml"
+    play.write_text(BROKEN_BUILD)
+    try:
+        result = playbook(play, extra_vars={"images_base_image": base, "images_standins": ["tomcat"], "stack_tomcat_image": name})
+        assert result.rc != 0, result.stdout[-3000:]
+        assert [t["task"]["name"] for t in result.tasks if any(h.get("failed") for h in t["hosts"].values())] \
+            == ["encompass.netlab.image_build : Build the image"], result.stdout[-3000:]
+        assert inspect(name) is None
+    finally:
+        subprocess.run(["docker", "image", "rm", "-f", name, base], capture_output=True, check=False)
