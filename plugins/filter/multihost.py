@@ -78,6 +78,63 @@ def multihost_plan(hosts, supernet="172.18.0.0/16", host_prefix=24):
     return plan
 
 
+def host_indexes(members, given=None, recorded=None):
+    """A stable index (1 or more) for every host of a segment, the same in every run, limited or not.
+
+    members: the segment's hosts (the inventory's, not only the hosts a --limit leaves in the play).
+    given: host -> index from the inventory (0 or None: none given).
+    recorded: the index maps the hosts of this run recorded earlier (each host records the whole segment's);
+      a host's own record counts first.
+    A given index wins; else the recorded one; a host that has neither takes the lowest index nobody holds, in
+    sorted order (so a fresh segment is numbered by position, as before records existed). Fails when a given index
+    is another host's, given or recorded: renumbering a host renumbers its containers.
+    """
+    if not isinstance(members, (list, tuple)) or not members:
+        raise AnsibleFilterError("host_indexes: want a non-empty list of the segment's hosts")
+    members = sorted(set(str(m) for m in members))
+    given = {str(h): i for h, i in (given or {}).items()}
+    indexes, owner = {}, {}
+    for host in members:
+        value = given.get(host)
+        if value in (None, "", 0, "0"):
+            continue
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            raise AnsibleFilterError("host_indexes: host %s has index %r, not a number" % (host, value)) from None
+        if value < 1:
+            raise AnsibleFilterError("host_indexes: host %s has index %d; indexes start at 1" % (host, value))
+        if value in owner:
+            raise AnsibleFilterError("host_indexes: hosts %s and %s both have index %d; give each host its own"
+                                     % (owner[value], host, value))
+        indexes[host], owner[value] = value, host
+    known = {}
+    for entry in recorded or []:
+        own, plan = (entry.get("host"), entry.get("indexes")) if isinstance(entry, dict) and "indexes" in entry else (None, entry)
+        for host, value in sorted((plan or {}).items(), key=lambda kv: (kv[0] != own, kv[0])):
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                continue
+            if value >= 1 and (host == own or host not in known):
+                known[host] = value
+    for host in members:
+        if host in indexes or host not in known:
+            continue
+        value = known[host]
+        if value in owner:
+            raise AnsibleFilterError("host_indexes: host %s is recorded with index %d, which host %s now has; give %s"
+                                     " another index (or set %s's to %d)" % (host, value, owner[value], owner[value], host, value))
+        indexes[host], owner[value] = value, host
+    # A host that left the segment keeps its index reserved until every record has forgotten it.
+    reserved = set(owner) | {v for h, v in known.items() if h not in members}
+    free = (i for i in range(1, len(members) + len(reserved) + 2) if i not in reserved)
+    for host in members:
+        if host not in indexes:
+            indexes[host] = next(free)
+    return indexes
+
+
 class FilterModule:
     def filters(self):
-        return {"multihost_plan": multihost_plan, "tunnel_mtu": tunnel_mtu}
+        return {"host_indexes": host_indexes, "multihost_plan": multihost_plan, "tunnel_mtu": tunnel_mtu}

@@ -113,3 +113,23 @@ def test_report_draws_the_tunnel_and_shows_it_broken(lab, tmp_path):
     assert repaired.rc == 0 and repaired.changed > 0, repaired.stdout[-3000:]
     again, dummy, dummy = report(lab, tmp_path)
     assert again.rc == 0, again.stdout[-3000:]
+
+
+def test_switching_to_pipework_without_host_docker_bip(lab):
+    """multihost set docker0 to 172.18.0.<index>/16; pipework sets nothing, so the host role gives docker0 back what
+    it had (Docker's own choice), and pipework's addresses follow the bridge as the daemon made it - checked again once
+    it runs - so the first run wires what the second accepts (Molecule sets host_docker_bip everywhere: it hid this)."""
+    for image in ("encompass/elastic_search:latest", "encompass/mongodb:latest", "encompass/tomcat7:latest"):
+        lab.load_image(image)
+    for host in lab.hosts:
+        lab.exec(host, "docker", "rm", "-f", "ca", "cb", check=False)
+    first = run_playbook("site.yml", "-i", str(lab.inventory_path), extra_vars={"net_mode": "pipework"})
+    assert first.rc == 0, json.dumps(first.first_failure(), indent=1)[:4000]
+    for host in lab.hosts:
+        bridge = json.loads(lab.exec(host, "docker", "network", "inspect", "bridge").stdout)[0]["IPAM"]["Config"][0]["Subnet"]
+        assert bridge == "172.17.0.0/16", bridge
+        pid = lab.exec(host, "docker", "inspect", "-f", "{{.State.Pid}}", "MongoDB").stdout.strip()
+        assert "172.17.200.10/16" in lab.exec(host, "nsenter", "-t", pid, "-n", "ip", "-4", "-o", "addr", "show", "eth1").stdout
+    again = run_playbook("site.yml", "-i", str(lab.inventory_path), extra_vars={"net_mode": "pipework"})
+    assert again.rc == 0 and again.changed == 0, again.changed_tasks()
+    assert run_playbook("teardown.yml", "-i", str(lab.inventory_path)).rc == 0

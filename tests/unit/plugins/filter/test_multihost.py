@@ -72,3 +72,55 @@ def test_tunnel_mtu_errors():
         tunnel_mtu(600, "vxlan")
     with pytest.raises(AnsibleFilterError, match="not a number"):
         tunnel_mtu("big")
+
+
+from ansible_collections.encompass.netlab.plugins.filter.multihost import host_indexes  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def test_a_fresh_segment_is_numbered_by_position():
+    assert host_indexes(["c", "a", "b"]) == {"a": 1, "b": 2, "c": 3}
+
+
+def test_given_indexes_win_and_the_rest_fill_the_gaps():
+    assert host_indexes(["a", "b", "c"], {"b": 1, "a": 0, "c": None}) == {"b": 1, "a": 2, "c": 3}
+
+
+def test_recorded_indexes_survive_a_limited_run():
+    recorded = [{"host": "b", "indexes": {"a": 1, "b": 2, "c": 3}}]
+    # Only b is in the play; its record keeps everybody's number, and a new host takes a free one.
+    assert host_indexes(["a", "b", "c", "d"], {}, recorded) == {"a": 1, "b": 2, "c": 3, "d": 4}
+
+
+def test_removing_a_host_renumbers_nobody():
+    recorded = [{"host": "a", "indexes": {"a": 1, "b": 2, "c": 3}}, {"host": "c", "indexes": {"a": 1, "b": 2, "c": 3}}]
+    assert host_indexes(["a", "c"], {}, recorded) == {"a": 1, "c": 3}
+
+
+def test_a_hosts_own_record_counts_first():
+    recorded = [{"host": "a", "indexes": {"a": 1, "b": 5}}, {"host": "b", "indexes": {"a": 1, "b": 2}}]
+    assert host_indexes(["a", "b"], {}, recorded) == {"a": 1, "b": 2}
+
+
+def test_a_new_host_does_not_take_the_index_of_one_that_left_but_is_still_recorded():
+    recorded = [{"host": "a", "indexes": {"a": 1, "gone": 2}}]
+    assert host_indexes(["a", "new"], {}, recorded) == {"a": 1, "new": 3}
+
+
+def test_a_given_index_that_another_host_holds_fails():
+    with pytest.raises(AnsibleFilterError, match="host b is recorded with index 2, which host c now has"):
+        host_indexes(["a", "b", "c"], {"c": 2}, [{"host": "a", "indexes": {"a": 1, "b": 2}}])
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"a": 1, "b": 1}, "both have index 1"),
+    ({"a": -1}, "indexes start at 1"),
+    ({"a": "x"}, "not a number"),
+])
+def test_bad_given_indexes(given, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        host_indexes(["a", "b"], given)
+
+
+def test_no_hosts():
+    with pytest.raises(AnsibleFilterError, match="non-empty list"):
+        host_indexes([])
