@@ -37,7 +37,7 @@ $(LINK):
 
 NET_MODE ?= pipework
 
-demo: venv ## The main job: this machine as a Docker host, the seed's stack wired (NET_MODE=pipework|link|portmap)
+demo: $(VENV)/.installed link ## The main job: this machine as a Docker host, the seed's stack wired (NET_MODE=pipework|link|portmap)
 	cd playbooks && $(BIN)/ansible-playbook demo.yml -e net_mode=$(NET_MODE)
 	@echo "topology: $(CURDIR)/playbooks/topology/topology.svg"
 

@@ -79,7 +79,8 @@ class Lab:
         for index, (name, address) in enumerate(self.hosts.items()):
             if only is None or name in only:
                 hosts[name] = dict(underlay_ip=address, host_index=index + 1, **(host_vars or {}).get(name, {}))
-        data = {"all": {"vars": {"ansible_connection": "community.docker.docker",
+        # The docker connection is root already and the host images have no sudo (the playbooks say become: true).
+        data = {"all": {"vars": {"ansible_connection": "community.docker.docker", "ansible_become": False,
                                  "ansible_python_interpreter": "/usr/bin/python3"},
                         "hosts": hosts}}
         Path(path).write_text(json.dumps(data), encoding="utf-8")

@@ -179,7 +179,7 @@ def test_bad_role_input_changes_nothing(playbook, extra, message, two):
         from conftest import run_playbook  # pylint: disable=import-outside-toplevel,import-error
         inventory = TARGET.tmp / "two.json"
         hosts = {name: dict(values, ansible_host=TARGET.name) for name, values in two.items()}
-        inventory.write_text(json.dumps({"all": {"vars": {"ansible_connection": "community.docker.docker",
+        inventory.write_text(json.dumps({"all": {"vars": {"ansible_connection": "community.docker.docker", "ansible_become": False,
                                                           "ansible_python_interpreter": "/usr/bin/python3"}, "hosts": hosts}}))
         result = run_playbook(playbook, "-i", str(inventory), extra_vars=extra)
     else:

@@ -1,0 +1,269 @@
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The collection as its users meet it. Plain Debian servers - two bookworm, one trixie, each with systemd, sshd, sudo
+and python3 and nothing else - reached over SSH as a user with sudo; a controller that is not root and has no
+Graphviz, with the collection installed from the tarball into an empty collections path, running the FQCN playbooks
+from a folder of its own. Everything the stack needs is installed by the roles: Docker, Open vSwitch, OVN, the Python
+libraries, debootstrap, the base image (each server makes its own, trixie's from trixie) and the stand-ins.
+
+One tier, its servers shared by every step, in order: check mode on the fresh servers (exit 0, nothing written);
+pipework, link and portmap on s1 (bookworm) and s3 (trixie, whose own network already has 172.17.0.0/16), limited to
+them, each rerun changed=0; multihost across the three - s2 meets the collection here, cold - (the underlay address
+Ansible connects to moves onto OVS's br-phy in the middle of the run), rerun, then a run limited to one host; the
+same with ovn; teardown."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cold_lab import BASE_IMAGE, SERVER_IMAGES, Machine, Network, deliver_like_a_nic, json_result, tx_checksum_off  # pylint: disable=import-error
+from dind_lab import ROOT  # pylint: disable=import-error
+
+BIN = Path(sys.executable).parent
+SERVERS = {"s1": "bookworm", "s2": "bookworm", "s3": "trixie"}
+BUSY_SERVER = "s3"
+USER = "ops"
+HOME = "/home/" + USER
+WORK = HOME + "/work"
+# What check mode must leave as it found it on a fresh server.
+FOOTPRINT = (
+    "find /etc /var/lib/ovn /var/lib/openvswitch /var/tmp -xdev -type f -newer /etc/hostname 2>/dev/null"
+    " | grep -v -e '^/etc/sudoers.d/' -e '^/etc/ssh/' -e '^/etc/machine-id' | sort;"
+    " ls /var/lib/docker 2>/dev/null; dpkg-query -W -f '${Package}\\n' | sort | sha256sum; ip -br addr; ip -br link"
+)
+RUN_TIMEOUT = 1500
+FIGURES = {}
+
+
+def pins():
+    text = (ROOT / "requirements" / "dev.txt").read_text(encoding="utf-8")
+    return [line.split()[0] for line in text.splitlines() if re.match(r"^ansible(-core)?==", line)]
+
+
+class Tier:
+    """The servers, the controller, and runs of the installed collection's playbooks from the controller."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.network = Network()
+        self.servers = {}
+        self.controller = None
+
+    def up(self):
+        self.network.up()
+        for index, (name, suite) in enumerate(SERVERS.items()):
+            address = self.network.address(11 + index)
+            self.servers[name] = Machine("netlab-fc-%s-%s" % (name, self.network.tag), SERVER_IMAGES[suite], self.network.name,
+                                         address, systemd=True).up()
+        self.controller = Machine("netlab-fc-ctl-%s" % self.network.tag, BASE_IMAGE, self.network.name,
+                                  self.network.address(5)).up()
+        # The controller: a workstation with an SSH client and Python, and a user who is not root.
+        self.controller.sh("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends"
+                           " openssh-client python3-venv >/dev/null && useradd -m -s /bin/bash %s" % USER)
+        self.controller.sh("ssh-keygen -q -t ed25519 -N '' -f ~/.ssh/id_ed25519 && python3 -m venv ~/venv && ~/venv/bin/pip install -q %s"
+                           % " ".join(pins()), user=USER, env=self.pip_env())
+        key = self.controller.sh("cat ~/.ssh/id_ed25519.pub", user=USER).stdout
+        for name, server in self.servers.items():
+            server.wait_booted()
+            if name == BUSY_SERVER:
+                # A server whose own network already uses 172.17.0.0/16: Docker gives docker0 172.18.0.0/16 there.
+                server.sh("ip link add netlab-busy type bridge && ip addr add 172.17.0.5/16 dev netlab-busy && ip link set netlab-busy up")
+            server.sh("useradd -m -s /bin/bash {u} && echo '{u} ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/{u} && chmod 0440"
+                      " /etc/sudoers.d/{u} && install -d -m 0700 -o {u} -g {u} /home/{u}/.ssh".format(u=USER))
+            server.put("%s/.ssh/authorized_keys" % HOME, key.encode(), mode="0600", owner="%s:%s" % (USER, USER))
+        tx_checksum_off(self.controller)
+        for server in self.servers.values():
+            deliver_like_a_nic(server)
+        self.install_collection()
+        self.write_inventory()
+        return self
+
+    def pip_env(self):
+        """pip for the controller's user: this machine's index settings (its root's pip.conf is root's only)."""
+        conf = Path.home() / ".config" / "pip" / "pip.conf"
+        if conf.is_file():
+            self.controller.put("%s/.config/pip/pip.conf" % HOME, conf.read_bytes(), owner="%s:%s" % (USER, USER))
+        return {}
+
+    def install_collection(self):
+        """`make build`'s tarball, installed as the user installs it: into an empty collections path."""
+        build = self.tmp / "build"
+        subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(build), str(ROOT)],
+                       check=True, capture_output=True)
+        tarball = next(build.glob("encompass-netlab-*.tar.gz"))
+        self.controller.put("%s/%s" % (HOME, tarball.name), tarball.read_bytes(), owner="%s:%s" % (USER, USER))
+        self.controller.sh("mkdir -p %s ~/collections && ~/venv/bin/ansible-galaxy collection install --offline -p ~/collections ~/%s"
+                           % (WORK, tarball.name), user=USER)
+
+    def write_inventory(self):
+        hosts = {name: {"ansible_host": server.address, "net_multihost_underlay_ip": server.address}
+                 for name, server in self.servers.items()}
+        inventory = {"all": {"hosts": hosts, "vars": {
+            "ansible_user": USER, "ansible_ssh_private_key_file": "~/.ssh/id_ed25519",
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}}}
+        self.controller.put("%s/inventory.yml" % WORK, json.dumps(inventory, indent=1).encode(), owner="%s:%s" % (USER, USER))
+
+    def play(self, playbook, *args, extra=None, check=False):
+        """ansible-playbook encompass.netlab.<playbook> as the user, from ~/work: (rc, stats, tasks, seconds, proc)."""
+        argv = ["timeout", str(RUN_TIMEOUT), "%s/venv/bin/ansible-playbook" % HOME, "-i", "inventory.yml",
+                "encompass.netlab." + playbook, *(["--check", "--diff"] if check else []), *args]
+        if extra:
+            argv += ["-e", json.dumps(extra)]
+        started = time.monotonic()
+        proc = self.controller.sh("cd %s && %s" % (WORK, " ".join(shlex.quote(a) for a in argv)), user=USER, check=False,
+                                  env={"ANSIBLE_COLLECTIONS_PATH": HOME + "/collections", "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+                                       "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
+        rc, stats, tasks = json_result(proc)
+        return rc, stats, tasks, time.monotonic() - started, proc
+
+    def down(self):
+        for machine in [self.controller, *self.servers.values()]:
+            if machine is not None:
+                machine.down()
+        self.network.down()
+
+
+@pytest.fixture(scope="module", name="tier")
+def fixture_tier(tmp_path_factory):
+    started = time.monotonic()
+    tier = Tier(tmp_path_factory.mktemp("first-contact"))
+    try:
+        tier.up()
+        FIGURES["tier up"] = time.monotonic() - started
+        yield tier
+    finally:
+        tier.down()
+        print("\nfirst-contact figures (s): %s" % json.dumps({k: round(v, 1) for k, v in FIGURES.items()}))
+
+
+def changed_tasks(tasks):
+    return ["%s: %s" % (h, t["task"]["name"]) for t in tasks for h, r in t["hosts"].items() if r.get("changed")]
+
+
+def failure(tasks, proc):
+    for task in tasks:
+        for host, result in task["hosts"].items():
+            if result.get("failed") or result.get("unreachable"):
+                return "%s: %s: %s" % (host, task["task"]["name"], json.dumps(result)[:3000])
+    return proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def converge(tier, mode, hosts=None):
+    """site.yml in mode on hosts (all by default), then again: the second run must change nothing."""
+    limit = ["--limit", ",".join(hosts)] if hosts else []
+    label = mode
+    rc, stats, tasks, seconds, proc = tier.play("site", *limit, extra={"net_mode": mode})
+    FIGURES[label] = seconds
+    assert rc == 0, failure(tasks, proc)
+    assert any(t["task"]["name"].endswith("Every probe answered") for t in tasks), proc.stdout[-2000:]
+    rc, stats, tasks, seconds, proc = tier.play("site", *limit, extra={"net_mode": mode})
+    FIGURES[label + " rerun"] = seconds
+    assert rc == 0, failure(tasks, proc)
+    assert sum(s["changed"] for s in stats.values()) == 0, changed_tasks(tasks)
+
+
+def footprints(tier):
+    return {name: server.sh(FOOTPRINT, check=False).stdout for name, server in tier.servers.items()}
+
+
+def test_check_mode_on_fresh_servers(tier):
+    """Before anything touches them: --check in a single-host mode on every server and in both multi-host modes
+    across them exits 0, says what it would do, and writes nothing."""
+    before = footprints(tier)
+    assert all("docker" not in state for state in before.values())
+    for mode in ("pipework", "multihost", "ovn"):
+        rc, stats, tasks, seconds, proc = tier.play("site", extra={"net_mode": mode}, check=True)
+        FIGURES["check %s" % mode] = seconds
+        assert rc == 0, (mode, failure(tasks, proc))
+        assert sum(s["changed"] for s in stats.values()) > 0, mode
+        assert footprints(tier) == before, "check mode in %s mode wrote something" % mode
+
+
+def images(server):
+    return server.sh("docker images --format '{{.Repository}}:{{.Tag}}'").stdout.split()
+
+
+def test_single_host_modes_on_a_bookworm_and_a_trixie_server(tier):
+    """Limited to s1 and s3: s2 stays as fresh as it was (it meets the collection first in a multi-host run)."""
+    single = [name for name in SERVERS if name != "s2"]
+    converge(tier, "pipework", single)
+    # Pipework's addresses follow docker0 as Docker made it: 172.18 where the server's own network has 172.17.
+    for name in single:
+        subnet = "172.18" if name == BUSY_SERVER else "172.17"
+        address = tier.servers[name].sh("docker exec MongoDB ip -4 -o addr show eth1").stdout.split()[3]
+        assert address == subnet + ".200.10/16", (name, address)
+    for mode in ("link", "portmap"):
+        converge(tier, mode, single)
+    # Each server made its own base image, from its own release.
+    for name in single:
+        assert "encompass/netlab-base:%s" % SERVERS[name] in images(tier.servers[name]), name
+    assert tier.servers["s2"].sh("command -v docker", check=False).returncode != 0
+    # The report is the user's, in ~/work/topology: no SVG without Graphviz, and the run said why.
+    listing = tier.controller.sh("stat -c '%%U %%n' %s/topology/*" % WORK).stdout.split("\n")
+    owners = {line.split()[1].rsplit("/", 1)[1]: line.split()[0] for line in listing if line}
+    assert owners == {"topology.json": USER, "topology.dot": USER, "topology.md": USER}, owners
+
+
+def ping_everything(tier, containers):
+    """Every container of the stack pings every other one's segment address (from inside, with docker exec)."""
+    lost = []
+    for src_host, src, dummy in containers:
+        for dst_host, dst, address in containers:
+            if (src_host, src) != (dst_host, dst):
+                pinged = tier.servers[src_host].sh("docker exec %s ping -c 3 -W 1 %s" % (src, address), check=False)
+                if pinged.returncode != 0:
+                    lost.append("%s@%s -> %s@%s (%s)" % (src, src_host, dst, dst_host, address))
+    return lost
+
+
+def stack_containers(tier, interface):
+    found = []
+    for name, server in tier.servers.items():
+        for container in server.sh("docker ps --format '{{.Names}}'").stdout.split():
+            out = server.sh("docker exec %s ip -4 -o addr show %s" % (container, interface), check=False).stdout.split()
+            if len(out) > 3:
+                found.append((name, container, out[3].split("/")[0]))
+    return found
+
+
+def wiring(tier):
+    """What a limited run must leave alone on the other servers."""
+    return {name: server.sh("ip -br addr; ovs-vsctl --timeout=5 show 2>/dev/null | grep -v -e _uuid -e ovs_version;"
+                            " cat /etc/docker/daemon.json", check=False).stdout for name, server in tier.servers.items()}
+
+
+@pytest.mark.parametrize("mode, interface", [("multihost", "eth0"), ("ovn", "eth1")])
+def test_multi_host_modes_across_the_servers_and_a_limited_run(tier, mode, interface):
+    converge(tier, mode)
+    containers = stack_containers(tier, interface)
+    assert len(containers) >= 3, containers
+    # Each host builds only the images of the containers it runs: s2 runs Elasticsearch alone.
+    assert [i for i in images(tier.servers["s2"]) if not i.startswith("encompass/netlab-base:")] == ["encompass/elastic_search:latest"]
+    assert ping_everything(tier, containers) == []
+    # A run limited to the second server keeps what belongs to the others: their tunnels or chassis, its own index.
+    before = wiring(tier)
+    rc, stats, tasks, seconds, proc = tier.play("site", "--limit", "s2", extra={"net_mode": mode})
+    FIGURES["%s --limit s2" % mode] = seconds
+    assert rc == 0, failure(tasks, proc)
+    assert set(stats) == {"s2"} and stats["s2"]["changed"] == 0, changed_tasks(tasks)
+    assert wiring(tier) == before
+    assert ping_everything(tier, containers) == []
+
+
+def test_teardown(tier):
+    rc, stats, tasks, seconds, proc = tier.play("teardown")
+    FIGURES["teardown"] = seconds
+    assert rc == 0, failure(tasks, proc)
+    for name, server in tier.servers.items():
+        assert server.sh("docker ps -aq").stdout.strip() == "", name
+    rc, stats, tasks, seconds, proc = tier.play("teardown")
+    assert rc == 0 and sum(s["changed"] for s in stats.values()) == 0, changed_tasks(tasks)
