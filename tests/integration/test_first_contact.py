@@ -8,10 +8,10 @@ from a folder of its own. Everything the stack needs is installed by the roles: 
 libraries, debootstrap, the base image (each server makes its own, trixie's from trixie) and the stand-ins.
 
 One tier, its servers shared by every step, in order: check mode on the fresh servers (exit 0, nothing written);
-pipework, link and portmap on s1 (bookworm) and s3 (trixie, whose own network already has 172.17.0.0/16), limited to
-them, each rerun changed=0; multihost across the three - s2 meets the collection here, cold - (the underlay address
-Ansible connects to moves onto OVS's br-phy in the middle of the run), rerun, then a run limited to one host; the
-same with ovn; teardown."""
+pipework, link and portmap on s3 (trixie, whose own network already has 172.17.0.0/16), limited to it, each rerun
+changed=0, then check mode on it changed=0, and docker_link_env against what its engine injects; multihost across the
+three - the bookworm servers meet the collection here, cold - (the underlay address Ansible connects to moves onto
+OVS's br-phy in the middle of the run), rerun, then a run limited to one host; the same with ovn; teardown."""
 
 from __future__ import annotations
 
@@ -113,9 +113,11 @@ class Tier:
         self.controller.put("%s/inventory.yml" % WORK, json.dumps(inventory, indent=1).encode(), owner="%s:%s" % (USER, USER))
 
     def play(self, playbook, *args, extra=None, check=False):
-        """ansible-playbook encompass.netlab.<playbook> as the user, from ~/work: (rc, stats, tasks, seconds, proc)."""
+        """ansible-playbook encompass.netlab.<playbook> (or a playbook file in ~/work) as the user, from ~/work:
+        (rc, stats, tasks, seconds, proc)."""
         argv = ["timeout", str(RUN_TIMEOUT), "%s/venv/bin/ansible-playbook" % HOME, "-i", "inventory.yml",
-                "encompass.netlab." + playbook, *(["--check", "--diff"] if check else []), *args]
+                playbook if playbook.endswith(".yml") else "encompass.netlab." + playbook, *(["--check", "--diff"] if check else []),
+                *args]
         if extra:
             argv += ["-e", json.dumps(extra)]
         started = time.monotonic()
@@ -192,25 +194,74 @@ def images(server):
     return server.sh("docker images --format '{{.Repository}}:{{.Tag}}'").stdout.split()
 
 
-def test_single_host_modes_on_a_bookworm_and_a_trixie_server(tier):
-    """Limited to s1 and s3: s2 stays as fresh as it was (it meets the collection first in a multi-host run)."""
-    single = [name for name in SERVERS if name != "s2"]
-    converge(tier, "pipework", single)
-    # Pipework's addresses follow docker0 as Docker made it: 172.18 where the server's own network has 172.17.
-    for name in single:
-        subnet = "172.18" if name == BUSY_SERVER else "172.17"
-        address = tier.servers[name].sh("docker exec MongoDB ip -4 -o addr show eth1").stdout.split()[3]
-        assert address == subnet + ".200.10/16", (name, address)
-    for mode in ("link", "portmap"):
-        converge(tier, mode, single)
-    # Each server made its own base image, from its own release.
-    for name in single:
-        assert "encompass/netlab-base:%s" % SERVERS[name] in images(tier.servers[name]), name
-    assert tier.servers["s2"].sh("command -v docker", check=False).returncode != 0
+LINK_ENV_PLAY = r"""---
+- name: docker_link_env against what the engine injects
+  hosts: s3
+  become: true
+  gather_facts: false
+  vars:
+    probes: [netlab-probe-plain, netlab-probe-linked]
+  tasks:
+    - name: A recipient without links and one linked to MongoDB (db) and Elasticsearch (es)
+      community.docker.docker_container:
+        name: "{{ item }}"
+        image: encompass/netlab-base:trixie
+        command: [sleep, "600"]
+        hostname: recipient
+        state: started
+        links: "{{ [] if item == 'netlab-probe-plain' else ['MongoDB:db', 'ElasticSearch:es'] }}"
+      loop: "{{ probes }}"
+    - name: Each recipient's process environment
+      ansible.builtin.command:
+        argv: [docker, exec, "{{ item }}", sh, -c, "tr '\0' '\n' < /proc/1/environ"]
+      loop: "{{ probes }}"
+      register: environ
+      changed_when: false
+    - name: The module's computation (algorithm auto)
+      encompass.netlab.docker_link_env:
+        links: [MongoDB:db, ElasticSearch:es]
+        recipient: netlab-probe-linked
+      register: computed
+    - name: Remove the recipients
+      community.docker.docker_container:
+        name: "{{ item }}"
+        state: absent
+      loop: "{{ probes }}"
+    - name: Report
+      ansible.builtin.debug:
+        msg: {algorithm: "{{ computed.algorithm }}", env: "{{ computed.env }}", plain: "{{ environ.results[0].stdout_lines }}",
+              linked: "{{ environ.results[1].stdout_lines }}"}
+"""
+
+
+def test_single_host_modes_on_the_trixie_server(tier):
+    """pipework, link and portmap on s3 (Debian 13), limited to it: s1 and s2 stay as fresh as they were (they meet
+    the collection first in a multi-host run). docker_link_env's `auto` against what Docker 26 injects; check mode on
+    the converged server predicts no change."""
+    converge(tier, "pipework", ["s3"])
+    # Pipework's addresses follow docker0 as Docker made it: 172.18, where the server's own network has 172.17.
+    address = tier.servers["s3"].sh("docker exec MongoDB ip -4 -o addr show eth1").stdout.split()[3]
+    assert address == "172.18.200.10/16", address
+    # The server made its own base image, from its own release.
+    assert "encompass/netlab-base:trixie" in images(tier.servers["s3"])
+    converge(tier, "link", ["s3"])
+    tier.controller.put("%s/link_env.yml" % WORK, LINK_ENV_PLAY.encode(), owner="%s:%s" % (USER, USER))
+    rc, stats, tasks, seconds, proc = tier.play("link_env.yml")
+    assert rc == 0, failure(tasks, proc)
+    seen = tasks[-1]["hosts"]["s3"]["msg"]
+    plain = {line.split("=", 1)[0] for line in seen["plain"]}
+    injected = dict(line.split("=", 1) for line in seen["linked"] if line.split("=", 1)[0] not in plain)
+    assert seen["algorithm"] == "v27" and seen["env"] == injected and len(injected) > 10, seen
+    converge(tier, "portmap", ["s3"])
+    rc, stats, tasks, seconds, proc = tier.play("site", "--limit", "s3", extra={"net_mode": "portmap"}, check=True)
+    FIGURES["portmap check"] = seconds
+    assert rc == 0 and stats["s3"]["changed"] == 0, changed_tasks(tasks)
     # The report is the user's, in ~/work/topology: no SVG without Graphviz, and the run said why.
     listing = tier.controller.sh("stat -c '%%U %%n' %s/topology/*" % WORK).stdout.split("\n")
     owners = {line.split()[1].rsplit("/", 1)[1]: line.split()[0] for line in listing if line}
     assert owners == {"topology.json": USER, "topology.dot": USER, "topology.md": USER}, owners
+    for name in ("s1", "s2"):
+        assert tier.servers[name].sh("command -v docker", check=False).returncode != 0, name
 
 
 def ping_everything(tier, containers):

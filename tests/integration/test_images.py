@@ -53,11 +53,16 @@ def test_base_image_is_debian_with_this_machines_apt_sources():
 
 
 def test_the_other_platforms_images():
-    """Debian 13 for the trixie scenario; systemd as the entry point of the systemd scenario's host."""
+    """The plain servers of the first-contact tier (Debian 12 and 13: systemd, sshd, sudo, python3, and nothing the
+    roles install); systemd as the entry point of the systemd scenario's host."""
     assert run_in("encompass/netlab-base:trixie", "cat", "/etc/debian_version").startswith("13.")
-    out = run_in("encompass/netlab-host:trixie", "sh", "-c", "dockerd --version; ovs-vsctl --version | head -1")
-    assert "version 26." in out and "3.5." in out, out
-    assert "Docker version 26." in run_in("encompass/netlab-host:trixie", "docker", "--version")
+    for suite, version in (("bookworm", "12."), ("trixie", "13.")):
+        server = "encompass/netlab-server:" + suite
+        assert run_in(server, "cat", "/etc/debian_version").startswith(version)
+        out = run_in(server, "sh", "-c", "for c in sshd sudo python3 systemctl docker dockerd ovs-vsctl debootstrap; do command -v $c"
+                     " || echo missing $c; done")
+        assert [line for line in out.split("\n") if line.startswith("missing")] == [
+            "missing docker", "missing dockerd", "missing ovs-vsctl", "missing debootstrap"], out
     assert inspect("encompass/netlab-host-systemd:bookworm")["Config"]["Entrypoint"][-1] == "/usr/local/sbin/netlab-host-init"
     assert "systemd" in run_in("encompass/netlab-host-systemd:bookworm", "sh", "-c", "readlink -f /sbin/init")
 
