@@ -72,14 +72,22 @@ def test_host_image_starts_with_its_entry_point():
     subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
     try:
         subprocess.run(["docker", "run", "-d", "--name", name, "--cap-add", "SYS_ADMIN", HOST], capture_output=True, check=True)
+        # The entry point ran to its end: it exec'd the image's command (a fixed wait could pass before it failed).
+        deadline = time.monotonic() + 15
+        while "sleep infinity" not in top(name) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "sleep infinity" in top(name), top(name)
         state = inspect_container(name)
         assert state["Running"], state
     finally:
         subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True, check=False)
 
 
+def top(name):
+    return subprocess.run(["docker", "top", name], capture_output=True, text=True, check=False).stdout
+
+
 def inspect_container(name):
-    time.sleep(1)  # an entry point that cannot run exits at once
     out = subprocess.run(["docker", "inspect", "-f", "{{json .State}}", name], capture_output=True, text=True, check=True).stdout
     return json.loads(out)
 
