@@ -151,7 +151,9 @@ INTEGRATION_WORKERS = os.environ.get("NETLAB_INTEGRATION_WORKERS", "3")
 def gate_integration():
     if not build_images():
         return 0, 1
-    return pytest_gate("integration", "tests/integration", "-n", INTEGRATION_WORKERS, "--dist", "loadfile")
+    return pytest_gate("integration", "tests/integration", "-n", INTEGRATION_WORKERS, "--dist", "loadfile",
+                       # The files in conftest's order (longest first), not by their number of tests.
+                       "--no-loadscope-reorder")
 
 
 # Molecule scenarios in groups: the scenarios of a group run one after another on the same Docker-in-Docker

@@ -137,7 +137,9 @@ ROLES = [
     ("site.yml", {"net_mode": "link", "stack_mongodb_image": "encompass/no-such-image:1", "images_standins": ["elasticsearch", "tomcat"]},
      "encompass/no-such-image:1 is not on this host", False),
     ("site.yml", {"net_mode": "multihost", "net_multihost_index": 1}, "both have index 1", TWO),
-    ("site.yml", {"net_mode": "multihost", "net_multihost_index": 300}, "has index 300, out of range 1 to 254", TWO),
+    # One host's index out of range (each its own: the same index on two hosts is an error of its own).
+    ("site.yml", {"net_mode": "multihost"}, "has index 300, out of range 1 to 254",
+     {"bad-a": dict(TWO["bad-a"], net_multihost_index=300), "bad-b": dict(TWO["bad-b"], net_multihost_index=1)}),
     ("site.yml", {"net_mode": "multihost", "net_multihost_supernet": "172.18.0.0/24", "net_multihost_host_prefix": 25},
      "has room for 1 hosts with /25 each, not 2", TWO),
     ("site.yml", {"net_mode": "multihost", "netlab_overlay": "wireguard"}, "net_multihost_overlay must be one of", TWO),

@@ -55,9 +55,16 @@ def changes_by_host(result):
     return found
 
 
+RECORD_TASK = "Record the segment's host indexes"
+
+
 def only_peer_changes(overlay, changes, peer, verb):
     """True when the one changed task is the overlay's and it only added (or removed) peer; with OVS the
     bridge's RSTP may follow the host count."""
+    # The segment's record on each host follows the inventory (a host joins or leaves it): that and the peer only.
+    if RECORD_TASK not in [name for name, dummy in changes]:
+        return False
+    changes = [(name, lines) for name, lines in changes if name != RECORD_TASK]
     if [name for name, dummy in changes] != [PEER_TASK[overlay]]:
         return False
     lines = changes[0][1]
