@@ -130,11 +130,12 @@ def test_the_users_daemon_json_is_kept(playbook):
     finally:
         TARGET.sh("sh", "-c", "rm -f %s.*~; if [ -f /tmp/daemon.json.saved ]; then mv /tmp/daemon.json.saved %s; else rm -f %s; fi"
                   % (CONFIG, CONFIG, CONFIG))
-        # Docker keeps docker0's address once bip is gone: the session's host gets its default docker0 back (the
-        # files after this one on the same host expect 172.17.0.0/16), as a user would get it - bridge deleted, dockerd
+        # Docker keeps docker0's address once bip is gone (in its network store, also when the bridge is deleted):
+        # the session's host gets its default docker0 back (the files after this one on the same host expect
+        # 172.17.0.0/16), as a user would get it - dockerd stopped, bridge and network store removed, dockerd
         # started again by the role.
         TARGET.sh("start-stop-daemon", "--stop", "--pidfile", PIDFILE, "--retry", "20", check=False)
-        TARGET.sh("ip", "link", "del", "docker0", check=False)
+        TARGET.sh("sh", "-c", "ip link del docker0; rm -f /var/lib/docker/network/files/local-kv.db", check=False)
         playbook(HOST)
         assert docker0()["IPAM"]["Config"][0]["Subnet"] == "172.17.0.0/16"
 
