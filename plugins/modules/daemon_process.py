@@ -54,7 +54,26 @@ options:
       - The pid file the daemon writes. A process is considered running when this file names a live
         process whose executable is the first element of O(argv).
       - Required unless O(status_argv) is given.
+      - A pid file left behind that names no process of that executable (the daemon crashed, or the host restarted
+        but kept C(/run), and the pid went to another program) is removed before a start, because daemons such as
+        C(dockerd) refuse to start while it names a live process. The removal is reported in RV(changes).
     type: path
+  child_pidfiles:
+    description:
+      - Pid files of processes the daemon starts itself and looks for when it starts (for example the C(containerd)
+        that C(dockerd) runs). Before a start, one that names no process of its O(child_pidfiles[].executable) is
+        removed as stale, as for O(pidfile); one that names a live process of it is kept.
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: The pid file.
+        type: path
+        required: true
+      executable:
+        description: The program the pid file should name (its name on PATH, or its full path).
+        type: str
+        required: true
   status_argv:
     description:
       - A command whose exit status 0 means the daemon runs (for example C(ovs-ctl status)).
@@ -101,6 +120,9 @@ EXAMPLES = r"""
     name: dockerd
     argv: [/usr/sbin/dockerd, -p, /var/run/docker.pid]
     pidfile: /var/run/docker.pid
+    child_pidfiles:
+      - path: /var/run/docker/containerd/containerd.pid
+        executable: containerd
     log_file: /var/log/dockerd.log
     ready_argv: [docker, info]
 
@@ -201,14 +223,41 @@ class Daemon(Target):
         pid = read_pid(self.params["pidfile"]) if self.params["pidfile"] else None
         return pid if pid_alive(pid, self.params["argv"][0]) else None
 
+    def pidfiles(self):
+        """The pid files read at a start, each with the program it should name: the daemon's own, then its children's."""
+        own = [(self.params["pidfile"], self.params["argv"][0])] if self.params["pidfile"] else []
+        return own + [(item["path"], item["executable"]) for item in self.params["child_pidfiles"] or []]
+
+    def stale_pids(self):
+        """The pid files left behind (after a crash, or a host restart that kept /run) that name no process of their
+        program, as path -> the pid they name (0: none readable). dockerd refuses to start while its pid file names any
+        live process, and waits for a containerd that is not there while containerd's does."""
+        stale = {}
+        for path, executable in self.pidfiles():
+            if os.path.exists(path):
+                pid = read_pid(path)
+                if not pid_alive(pid, executable):
+                    stale[path] = pid or 0
+        return stale
+
     def read(self):
-        return dict(running=self.is_running())
+        return dict(running=self.is_running(), stale_pids=self.stale_pids())
+
+    def view(self, state):
+        return {key: value for key, value in state.items() if key != "stale_pids" or value}
 
     def plan(self, before):
-        return [Step(action, self.name, {}) for action in plan(self.params["state"], before["running"])]
+        actions = plan(self.params["state"], before["running"])
+        steps = [Step(action, self.name, {}) for action in actions]
+        if "start" in actions and not before["running"]:
+            wanted = dict(self.pidfiles())
+            steps[:0] = [Step("remove-pidfile", self.name, {"path": path, "pid": pid, "executable": wanted[path]})
+                         for path, pid in before["stale_pids"].items()]
+        return steps
 
     def predict(self, before, steps):
-        return dict(running=steps[-1].kind == "start" if steps else before["running"])
+        running = steps[-1].kind == "start" if steps else before["running"]
+        return dict(running=running, stale_pids={} if running else before["stale_pids"])
 
     def apply(self, steps):
         for step in steps:
@@ -238,6 +287,14 @@ class Daemon(Target):
                 raise self.fail("start", "the daemon %s after %ds%s" % (state, self.params["timeout"], where))
             time.sleep(0.25)
 
+    def do_remove_pidfile(self, step):
+        try:
+            os.unlink(step.detail["path"])
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise self.fail("start", "cannot remove the stale pid file %s (%s); remove it by hand" % (step.detail["path"], exc))
+
     def do_stop(self, step):
         if self.params["stop_argv"]:
             rc, out, err = self.module.run_command(self.params["stop_argv"])
@@ -255,6 +312,10 @@ class Daemon(Target):
             time.sleep(0.25)
 
     def describe(self, step):
+        if step.kind == "remove-pidfile":
+            return "remove the stale pid file %s of %s (it names %s, not %s)" % (
+                step.detail["path"], step.name, "pid %d" % step.detail["pid"] if step.detail["pid"] else "no valid pid",
+                step.detail["executable"])
         return "%s %s" % (step.kind, step.name)
 
     def result(self, after):
@@ -272,6 +333,10 @@ def main():
             argv=dict(type="list", elements="str", required=True),
             detach=dict(type="bool", default=True),
             pidfile=dict(type="path"),
+            child_pidfiles=dict(type="list", elements="dict", options=dict(
+                path=dict(type="path", required=True),
+                executable=dict(type="str", required=True),
+            )),
             status_argv=dict(type="list", elements="str"),
             stop_argv=dict(type="list", elements="str"),
             ready_argv=dict(type="list", elements="str"),

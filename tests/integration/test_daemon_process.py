@@ -116,8 +116,53 @@ def test_recycled_pid_is_not_taken_for_the_daemon(module, toyd):
     try:
         pidfile.write_text(str(other.pid))
         result = module(MODULE, args)
-        assert result["changed"] is True and result["changes"] == ["start toyd"]
+        assert result["changed"] is True and result["changes"][-1:] == ["start toyd"]
+        assert "stale pid file" in result["changes"][0]
         assert read_pid(pidfile) != other.pid
+    finally:
+        other.kill()
+        other.wait()
+
+
+# A daemon that, like dockerd, refuses to start while its pid file names any live process.
+STRICT_DAEMON = """\
+import os, signal, sys, time
+try:
+    os.kill(int(open(sys.argv[1]).read()), 0)
+    sys.exit("pid file found, ensure toyd is not running or delete " + sys.argv[1])
+except (OSError, ValueError):
+    pass
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+with open(sys.argv[1], "w") as f:
+    f.write(str(os.getpid()))
+time.sleep(600)
+"""
+
+
+def test_a_stale_pid_file_the_daemon_refuses_is_removed_first(module, toyd):
+    args, pidfile = toyd
+    strict = pidfile.parent / "strictd.py"
+    strict.write_text(STRICT_DAEMON)
+    # Two children's pid files: one names a live process of its program (kept), one a process of another (stale).
+    child, kept = pidfile.parent / "child.pid", pidfile.parent / "kept.pid"
+    args = dict(args, argv=[sys.executable, str(strict), str(pidfile)],
+                child_pidfiles=[{"path": str(child), "executable": "toyd-child"}, {"path": str(kept), "executable": "sleep"}])
+    # The pid file of a run before a crash (or a host restart that kept /run) names a live process of another program.
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        for path in (pidfile, child, kept):
+            path.write_text(str(other.pid))
+        expected = ["remove the stale pid file %s of toyd (it names pid %d, not %s)" % (pidfile, other.pid, sys.executable),
+                    "remove the stale pid file %s of toyd (it names pid %d, not toyd-child)" % (child, other.pid),
+                    "start toyd"]
+        predicted = module(MODULE, args, check=True)
+        assert predicted["changes"] == expected and predicted["changed"] is True
+        assert read_pid(pidfile) == other.pid, "check mode changed the pid file"
+        result = module(MODULE, args)
+        assert result["changes"] == expected and result["running"] is True
+        assert alive(read_pid(pidfile)) and read_pid(pidfile) != other.pid and alive(other.pid)
+        assert not child.exists() and read_pid(kept) == other.pid
+        assert module(MODULE, args)["changed"] is False
     finally:
         other.kill()
         other.wait()

@@ -98,6 +98,22 @@ def test_dockerd_killed_is_started_by_the_next_run(playbook):
     assert TARGET.sh("docker", "info", check=False).returncode == 0
 
 
+def test_pid_files_left_behind_naming_other_processes_are_no_obstacle(playbook):
+    # A host restarted with /run kept (a container, a Docker-in-Docker host): dockerd's and its containerd's pid files
+    # name pids that went to other processes. dockerd refuses its own ("pid file found") and waits for a containerd
+    # that is not there (measured: "timeout waiting for containerd to start").
+    TARGET.sh("start-stop-daemon", "--stop", "--pidfile", PIDFILE, "--retry", "20")
+    TARGET.sh("sh", "-c", "mkdir -p /var/run/docker/containerd && printf 1 > %s && printf 1 > /var/run/docker/containerd/containerd.pid"
+              % PIDFILE)
+    predicted = playbook(HOST, check=True)
+    assert predicted.rc == 0 and predicted.changed_tasks() == ["Keep dockerd running (restarted once when its configuration changed)"]
+    repaired = playbook(HOST)
+    assert repaired.rc == 0, repaired.stdout[-3000:]
+    assert repaired.changed_tasks() == predicted.changed_tasks()
+    assert TARGET.sh("docker", "info", check=False).returncode == 0 and dockerd_pid() != 1
+    assert playbook(HOST).changed == 0
+
+
 USER_CONFIG = {"log-driver": "json-file", "log-opts": {"max-size": "10m"}, "registry-mirrors": ["https://mirror.invalid"],
                "max-concurrent-downloads": 5, "mtu": 1400}
 
