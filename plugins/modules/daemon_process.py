@@ -230,14 +230,14 @@ class Daemon(Target):
 
     def stale_pids(self):
         """The pid files left behind (after a crash, or a host restart that kept /run) that name no process of their
-        program, as path -> the pid they name (0: none readable). dockerd refuses to start while its pid file names any
+        program, as path -> the pid they name (0: none readable) and that program. dockerd refuses to start while its pid file names any
         live process, and waits for a containerd that is not there while containerd's does."""
         stale = {}
         for path, executable in self.pidfiles():
             if os.path.exists(path):
                 pid = read_pid(path)
                 if not pid_alive(pid, executable):
-                    stale[path] = pid or 0
+                    stale[path] = {"pid": pid or 0, "executable": executable}
         return stale
 
     def read(self):
@@ -250,9 +250,7 @@ class Daemon(Target):
         actions = plan(self.params["state"], before["running"])
         steps = [Step(action, self.name, {}) for action in actions]
         if "start" in actions and not before["running"]:
-            wanted = dict(self.pidfiles())
-            steps[:0] = [Step("remove-pidfile", self.name, {"path": path, "pid": pid, "executable": wanted[path]})
-                         for path, pid in before["stale_pids"].items()]
+            steps[:0] = [Step("remove-pidfile", self.name, dict(found, path=path)) for path, found in before["stale_pids"].items()]
         return steps
 
     def predict(self, before, steps):
