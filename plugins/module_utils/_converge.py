@@ -12,6 +12,7 @@ import collections
 import contextlib
 import fcntl
 import os
+import stat
 import sys
 import time
 import traceback
@@ -114,34 +115,89 @@ def require(module, available, library, import_error, changes=True):
     module.fail_json(msg=missing_required_lib(library, reason=reason), exception=import_error)
 
 
-LOCK_PATH = "/run/lock/encompass-netlab.lock"
+# The host lock lives in a directory only root (the user the modules run as) can write: in a world-writable one
+# such as /run/lock any local user could hold it, or put a link there, and make every run wait or fail.
+LOCK_DIR = "/run/encompass-netlab"
+LOCK_NAME = "host.lock"
 LOCK_SECONDS = 300
+
+
+def lock_directory(path):
+    """Make the lock's directory (0700) or check the one that is there: a directory of this user, not a link,
+    that nobody else can write."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise NetlabError("cannot make the host lock's directory %s: %s; the modules of encompass.netlab run as root"
+                          " (become: true)" % (path, exc.strerror)) from None
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        what = ("a link" if stat.S_ISLNK(info.st_mode) else "not a directory" if not stat.S_ISDIR(info.st_mode)
+                else "owned by uid %d" % info.st_uid if info.st_uid != os.geteuid() else "writable by others (mode %04o)"
+                % stat.S_IMODE(info.st_mode))
+        raise NetlabError("the host lock's directory %s is %s, so another user could take or block the lock; remove it"
+                          " (the next run makes it again, mode 0700)" % (path, what))
+
+
+def lock_holder(handle):
+    """Who holds the lock open on handle: the pid from /proc/locks and what that process wrote when it took it."""
+    info = os.fstat(handle)
+    where = "%02x:%02x:%d" % (os.major(info.st_dev), os.minor(info.st_dev), info.st_ino)
+    pid = None
+    try:
+        with open("/proc/locks", encoding="ascii") as locks:
+            for line in locks:
+                fields = line.split()
+                if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == where:
+                    pid = fields[4]
+    except OSError:
+        pass
+    written = os.pread(handle, 200, 0).decode("ascii", "replace").strip()
+    if pid is None:
+        return "a process (%s)" % (written or "unknown")
+    what = written.split(" ", 1)[1] if written.split(" ", 1)[0] == pid and " " in written else "not of this collection"
+    return "pid %s (%s)" % (pid, what)
 
 
 @contextlib.contextmanager
 def host_lock(module):
     """One change at a time on a host: two runs of a play against one host at once (or two tasks of one run)
     read, plan and apply one after the other, so neither plans from a state the other is changing. Check mode
-    changes nothing and takes no lock (and writes no lock file)."""
+    changes nothing and takes no lock (and writes no lock file). A run that had to wait says who it waited for."""
     if module.check_mode:
         yield
         return
-    os.makedirs(os.path.dirname(LOCK_PATH), exist_ok=True)
-    with open(LOCK_PATH, "a", encoding="ascii") as handle:
-        deadline = time.monotonic() + LOCK_SECONDS
+    lock_directory(LOCK_DIR)
+    path = os.path.join(LOCK_DIR, LOCK_NAME)
+    try:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise NetlabError("cannot open the host lock %s: %s; remove it (the next run makes it again)" % (path, exc.strerror)) from None
+    try:
+        started = time.monotonic()
+        holder = None
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise NetlabError("another run has held %s for %d s; wait for it to end, or remove the file if no run"
-                                      " is left" % (LOCK_PATH, LOCK_SECONDS)) from None
+                holder = lock_holder(handle)
+                if time.monotonic() - started > LOCK_SECONDS:
+                    raise NetlabError("another run has held the host lock %s for %d s: %s; wait for it to end, or stop"
+                                      " that process" % (path, LOCK_SECONDS, holder)) from None
                 time.sleep(0.2)
+        if holder is not None and hasattr(module, "warn"):
+            module.warn("waited %.1f s for the host lock %s, held by %s" % (time.monotonic() - started, path, holder))
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, ("%d %s\n" % (os.getpid(), getattr(module, "_name", "a module"))).encode("ascii", "replace"), 0)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        os.close(handle)
 
 
 def run(module, make_target):

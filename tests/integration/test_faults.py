@@ -103,7 +103,7 @@ def test_a_run_killed_while_wiring_is_finished_by_the_next(lab):
 
 
 def test_two_runs_at_once_make_nothing_twice(lab):
-    """The collection's modules take a host-wide lock (flock on /run/lock/encompass-netlab.lock) from reading to
+    """The collection's modules take a host-wide lock (flock on /run/encompass-netlab/host.lock) from reading to
     applying, so two runs serialise there; the containers are Docker's, whose names are unique."""
     host = lab.names[0]
     assert run_playbook("teardown.yml", "-i", str(lab.single)).rc == 0

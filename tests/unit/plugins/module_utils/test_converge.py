@@ -6,8 +6,15 @@ every NetlabError becomes one fail_json."""
 
 from __future__ import annotations
 
+import os
+import re
+import stat
+import subprocess
+import sys
+
 import pytest
 
+from ansible_collections.encompass.netlab.plugins.module_utils import _converge
 from ansible_collections.encompass.netlab.plugins.module_utils._converge import Step, Target, dispatch, run
 from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError, NetlabError, OvsdbError
 
@@ -136,3 +143,89 @@ def test_a_defect_becomes_one_message_not_a_traceback():
     result = caught.value.result
     assert caught.value.kind == "fail" and result["msg"].startswith("encompass.netlab.ovn_switch: unexpected KeyError")
     assert "please report" in result["msg"] and "Traceback" in result["exception"] and "Traceback" not in result["msg"]
+
+
+# The host lock, on a real file in a directory of the test's own, held by a real second process.
+HOLDER = """
+import fcntl, os, sys, time
+handle = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(handle, fcntl.LOCK_EX)
+os.pwrite(handle, b"%d encompass.netlab.veth_attach\\n" % os.getpid(), 0)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+@pytest.fixture(name="lockdir")
+def fixture_lockdir(tmp_path, monkeypatch):
+    path = tmp_path / "lockdir"
+    monkeypatch.setattr(_converge, "LOCK_DIR", str(path))
+    return path
+
+
+def hold(path, seconds):
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+class Warned(FakeModule):
+    def __init__(self):
+        super().__init__()
+        self.warnings, self._name = [], "encompass.netlab.ovn_switch"
+
+    def warn(self, text):
+        self.warnings.append(text)
+
+
+def test_the_lock_directory_is_made_for_root_only_and_the_holder_is_written(lockdir):
+    module = Warned()
+    with _converge.host_lock(module):
+        assert stat.S_IMODE(os.lstat(lockdir).st_mode) == 0o700
+        assert (lockdir / "host.lock").read_text() == "%d encompass.netlab.ovn_switch\n" % os.getpid()
+    assert stat.S_IMODE(os.lstat(lockdir / "host.lock").st_mode) == 0o600 and module.warnings == []
+
+
+def test_a_run_that_waited_says_which_process_held_the_lock(lockdir):
+    proc = hold(lockdir / "host.lock", 1)
+    module = Warned()
+    with _converge.host_lock(module):
+        assert proc.poll() is not None, "the lock was taken while the other process held it"
+    assert len(module.warnings) == 1 and "held by pid %d (encompass.netlab.veth_attach)" % proc.pid in module.warnings[0]
+    proc.wait()
+
+
+def test_a_run_that_waits_too_long_names_the_holder(lockdir, monkeypatch):
+    monkeypatch.setattr(_converge, "LOCK_SECONDS", 0.5)
+    proc = hold(lockdir / "host.lock", 30)
+    try:
+        with pytest.raises(NetlabError, match=r"held the host lock .*host.lock for 0 s: pid %d \(encompass.netlab.veth_attach\)" % proc.pid):
+            with _converge.host_lock(Warned()):
+                pass
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize("spoil, what", [
+    (lambda d: d.chmod(0o777), "writable by others (mode 0777)"),
+    (lambda d: (d.rmdir(), d.symlink_to(d.parent)), "a link"),
+    (lambda d: (d.rmdir(), d.write_text("")), "not a directory"),
+])
+def test_a_lock_directory_others_could_write_is_refused(lockdir, spoil, what):
+    lockdir.mkdir(mode=0o700)
+    spoil(lockdir)
+    with pytest.raises(NetlabError, match=re.escape("the host lock's directory %s is %s" % (lockdir, what))):
+        with _converge.host_lock(Warned()):
+            pass
+
+
+def test_a_link_in_place_of_the_lock_file_is_not_followed(lockdir, tmp_path):
+    lockdir.mkdir(mode=0o700)
+    target = tmp_path / "elsewhere"
+    (lockdir / "host.lock").symlink_to(target)
+    with pytest.raises(NetlabError, match="cannot open the host lock .*host.lock: Too many levels of symbolic links; remove it"):
+        with _converge.host_lock(Warned()):
+            pass
+    assert not target.exists()
