@@ -100,5 +100,20 @@ class DockerAccess:
         except DockerException as exc:
             raise self.failure("inspecting container %s" % name, exc) from None
 
+    def bridges(self):
+        """The Linux bridges of Docker's bridge networks: interface name -> whether containers on it may reach
+        each other (the network's enable_icc; false where the daemon runs with icc: false)."""
+        try:
+            networks = self.client.api.networks()
+        except DockerException as exc:
+            raise self.failure("listing the networks", exc) from None
+        found = {}
+        for network in networks:
+            if network.get("Driver") == "bridge":
+                options = network.get("Options") or {}
+                name = options.get("com.docker.network.bridge.name") or "br-" + network["Id"][:12]
+                found[name] = options.get("com.docker.network.bridge.enable_icc", "true") == "true"
+        return found
+
     def close(self):
         self.client.close()

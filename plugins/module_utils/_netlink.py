@@ -229,6 +229,16 @@ def create_macvlan(name, parent, netns):
         ipr.link("set", index=_index(ipr, name), net_ns_fd=netns)
 
 
+def bridge_ports(name):
+    """The interfaces enslaved to a bridge: name -> alias (what made it); empty when the bridge does not exist."""
+    with _request("cannot list the ports of %s" % name) as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if not found:
+            return {}
+        return dict((link.get_attr("IFLA_IFNAME"), link.get_attr("IFLA_IFALIAS") or "") for link in ipr.get_links()
+                    if link.get_attr("IFLA_MASTER") == found[0])
+
+
 def link_alias(name):
     """The host interface's alias (what made it), or None when it does not exist."""
     with _request("cannot read %s" % name) as ipr:

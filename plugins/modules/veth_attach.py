@@ -116,7 +116,13 @@ options:
     description:
       - On a Docker host the FORWARD policy is DROP and bridged frames pass through iptables, so
         containers on a Linux bridge Docker does not manage cannot reach each other. When true, the
-        module makes sure of the one rule C(-A FORWARD -i BRIDGE -o BRIDGE -j ACCEPT).
+        module keeps one rule, appended to FORWARD (after Docker's C(DOCKER-USER) jump and any rule of
+        the host's own), C(-A FORWARD -i BRIDGE -o BRIDGE -m comment --comment "encompass.netlab
+        veth_attach BRIDGE" -j ACCEPT), while an attachment of this module is on the bridge, and removes
+        it with the last one.
+      - Never on a bridge Docker manages (docker0, a user-defined bridge network): Docker's own rules
+        decide there, and its C(icc) setting is kept. The uncommented accept rule earlier versions of this
+        module inserted on such a bridge is removed where the network has C(icc) off, since it undid it.
     type: bool
     default: true
   state:
@@ -318,9 +324,19 @@ from ansible_collections.encompass.netlab.plugins.module_utils._converge import 
 from ansible_collections.encompass.netlab.plugins.module_utils._docker import DOCKER_ARGUMENT_SPEC, DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerAccess
 from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError, NetlabError, NetlinkFailure, StepFailure
 from ansible_collections.encompass.netlab.plugins.module_utils._veth import (
-    alias_for, check_unique, describe, host_ifname, normalise, plan, view, wanted_state)
+    ALIAS_PREFIX, alias_for, check_unique, describe, host_ifname, normalise, plan, view, wanted_state)
 
 MANAGER = "veth_attach"
+
+
+def forward_rule(bridge):
+    """This module's FORWARD rule for a bridge it attaches to, named by its comment."""
+    return ["FORWARD", "-i", bridge, "-o", bridge, "-m", "comment", "--comment", ALIAS_PREFIX + bridge, "-j", "ACCEPT"]
+
+
+def legacy_rule(bridge):
+    """The rule earlier versions of this module inserted at the top of FORWARD, without a comment."""
+    return ["FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT"]
 ITEM_SPEC = dict(container="str", pid="int", netns="str", bridge="str", create_bridge="bool", ifname="str",
                  host_ifname="str", address="str", gateway="str", routes="list", mac="str", mtu="int", vlan="int",
                  external_ids="dict", tx_checksum_offload="bool", link_type="str", parent="str", state="str")
@@ -350,6 +366,8 @@ class Attachments(Target):
         self.docker = DockerAccess(params) if any(a["target"] == "container" for a in self.atts) else None
         self.db = None
         self.bridges = {}
+        self.ours = {}
+        self.docker_bridge_names = None
         self.notes = []
         for att in self.atts:
             att["bridge_type"] = self.classify(att) if att["link_type"] == "veth" else "macvlan"
@@ -448,9 +466,31 @@ class Attachments(Target):
                     current.update(managed=current["alias"] == alias_for(att["host_ifname"]), host=att["host_state"])
                 att["current"] = current
         self.read_offload([a for a in self.atts if a["current"] is not None and a["tx_checksum_offload"] is not None])
-        bridges = {b: dict(exists=netlink.link_exists(b), forward_accept=self.forward_rule_present(b) if self.forwarded(b) else None)
-                   for b, kind in sorted(self.bridges.items()) if kind in ("linux", "create", "pending")}
+        bridges = {}
+        for bridge, kind in sorted(self.bridges.items()):
+            if kind not in ("linux", "create", "pending"):
+                continue
+            icc = self.docker_bridges().get(bridge, "not Docker's")
+            managed = self.module.params["forward_accept"]
+            bridges[bridge] = dict(exists=netlink.link_exists(bridge), docker=icc != "not Docker's",
+                                   forward_accept=self.rule_present(forward_rule(bridge)) if managed else None,
+                                   legacy_rule=self.rule_present(legacy_rule(bridge)) if managed and icc is False else None)
+            self.ours[bridge] = set(name for name, alias in (netlink.bridge_ports(bridge) if kind == "linux" else {}).items()
+                                    if alias.startswith(ALIAS_PREFIX))
         return dict(attachments=[view(a, a["current"]) for a in self.atts], bridges=bridges)
+
+    def docker_bridges(self):
+        """Docker's bridges (name -> icc), asked once; when the Docker API cannot be asked, docker0 is taken for
+        Docker's with its icc unknown."""
+        if self.docker_bridge_names is None:
+            try:
+                access = self.docker or DockerAccess(self.module.params)
+                self.docker_bridge_names = access.bridges()
+                if access is not self.docker:
+                    access.close()
+            except NetlabError:
+                self.docker_bridge_names = {"docker0": None}
+        return self.docker_bridge_names
 
     def read_offload(self, atts):
         jobs = [dict(kind="tx-checksum", netns=a["netns_path"], ifname=a["ifname"]) for a in atts]
@@ -459,18 +499,34 @@ class Attachments(Target):
                 raise NetlinkFailure("cannot read TX checksum offload of %s in %s: %s" % (att["ifname"], att["target_value"], result["error"]))
             att["current"]["tx_checksum_offload"] = result["enabled"]
 
-    def forwarded(self, bridge):
-        return self.module.params["forward_accept"] and any(
-            a["state"] == "present" and a["bridge"] == bridge and a["bridge_type"] == "linux" for a in self.atts)
-
-    def forward_rule_present(self, bridge):
-        rc, dummy_out, dummy_err = self.module.run_command(["iptables", "-C", "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT"])
+    def rule_present(self, rule):
+        rc, dummy_out, dummy_err = self.module.run_command(["iptables", "-C"] + rule)
         return rc == 0
+
+    def wants_rule(self, bridge, state):
+        """Whether this module's accept rule should be on the bridge after the run: while one of its attachments
+        is on it (this run's, or an earlier run's it does not remove); never on Docker's bridges."""
+        if state["forward_accept"] is None:
+            return None
+        if state["docker"]:
+            return False
+        on_it = [a for a in self.atts if a["bridge"] == bridge and a["bridge_type"] in ("linux", "create")]
+        removed = set(a["host_ifname"] for a in on_it if a["state"] == "absent")
+        return any(a["state"] == "present" for a in on_it) or bool(self.ours.get(bridge, set()) - removed)
 
     def plan(self, before):
         self.bridge_steps = [Step("create-bridge", b, {}) for b, kind in sorted(self.bridges.items()) if kind == "create"]
-        self.bridge_steps += [Step("forward-accept", b, {}) for b, state in before["bridges"].items() if state["forward_accept"] is False]
-        steps = list(self.bridge_steps)
+        late = []
+        for bridge, state in before["bridges"].items():
+            wanted = self.wants_rule(bridge, state)
+            if wanted is True and not state["forward_accept"]:
+                late.append(Step("forward-accept", bridge, {}))
+            elif wanted is False and state["forward_accept"]:
+                late.append(Step("forward-remove", bridge, {}))
+            if state["legacy_rule"]:
+                late.append(Step("legacy-remove", bridge, {}))
+        self.bridge_steps += late
+        steps = [s for s in self.bridge_steps if s.kind == "create-bridge"]
         for att in self.atts:
             att["steps"] = []
             if att["identity"] is None:
@@ -482,12 +538,16 @@ class Attachments(Target):
             if not att["steps"] and att["state"] == "absent" and att["host_state"]["exists"]:
                 att["steps"] = [Step("remove", att["ifname"], {})]
             steps += att["steps"]
-        return steps
+        return steps + late
 
     def predict(self, before, steps):
         atts = [view(a, wanted_state(a, a.get("bridge_mtu")) if a["state"] == "present" else None) for a in self.atts]
-        return dict(attachments=atts, bridges={b: dict(exists=True, forward_accept=True if self.forwarded(b) else None)
-                                               for b in before["bridges"]})
+        bridges = {}
+        for bridge, state in before["bridges"].items():
+            wanted = self.wants_rule(bridge, state)
+            bridges[bridge] = dict(state, exists=True, forward_accept=state["forward_accept"] if wanted is None else wanted,
+                                   legacy_rule=False if state["legacy_rule"] else state["legacy_rule"])
+        return dict(attachments=atts, bridges=bridges)
 
     def apply(self, steps):
         for step in self.bridge_steps:
@@ -506,10 +566,13 @@ class Attachments(Target):
                                        ip=str(ipaddress.ip_interface(a["address"]).ip), count=1)
                                   for a in live if not a["failed"] and self.adds_ipv4(a)])
         for step in self.bridge_steps:
-            if step.kind == "forward-accept":
-                rc, out, err = self.module.run_command(["iptables", "-I", "FORWARD", "1", "-i", step.name, "-o", step.name, "-j", "ACCEPT"])
+            command = {"forward-accept": ["-A"] + forward_rule(step.name), "forward-remove": ["-D"] + forward_rule(step.name),
+                       "legacy-remove": ["-D"] + legacy_rule(step.name)}.get(step.kind)
+            if command is not None:
+                rc, out, err = self.module.run_command(["iptables", "-w", "10"] + command)
                 if rc != 0:
-                    failures.append("bridge %s: cannot add the FORWARD accept rule: %s" % (step.name, (err or out).strip()))
+                    failures.append("bridge %s: cannot %s: %s; check that iptables works on this host"
+                                    % (step.name, self.describe(step), (err or out).strip()))
         if failures:
             raise StepFailure("; ".join(failures) + ". What those attachments had made in this run was removed.")
 
@@ -630,7 +693,12 @@ class Attachments(Target):
         if step.kind == "create-bridge":
             return "create Linux bridge %s" % step.name
         if step.kind == "forward-accept":
-            return "accept forwarding on %s" % step.name
+            return "accept forwarding between the containers on %s (FORWARD rule appended)" % step.name
+        if step.kind == "forward-remove":
+            return "remove the FORWARD accept rule of %s (no attachment of this module is left on it)" % step.name
+        if step.kind == "legacy-remove":
+            return ("remove the FORWARD accept rule an earlier version of this module put on %s (Docker's network has"
+                    " icc off, and the rule undid it)" % step.name)
         return describe(step)
 
     def result(self, after):

@@ -273,3 +273,69 @@ def test_macvlan_in_bridge_mode(module):
         assert gone["changed"] is True and eth1(a) is None
     finally:
         sh("ip", "link", "del", LBR + "m", check=False)
+
+
+def rule(bridge, comment=True):
+    extra = ["-m", "comment", "--comment", "encompass.netlab veth_attach " + bridge] if comment else []
+    return ["FORWARD", "-i", bridge, "-o", bridge] + extra + ["-j", "ACCEPT"]
+
+
+def has_rule(bridge, comment=True):
+    return sh("iptables", "-C", *rule(bridge, comment), check=False).returncode == 0
+
+
+def test_the_forward_rule_is_appended_kept_while_attached_and_removed_with_the_last(module):
+    bridge = "brfw" + TAG[:4]
+    a, b = start("fa"), start("fb")
+    both = {"bridge": bridge, "create_bridge": True, "attachments": [
+        {"container": a, "address": "192.168.78.10/24"}, {"container": b, "address": "192.168.78.11/24"}]}
+    try:
+        made = module(MODULE, both)
+        assert "accept forwarding between the containers on %s (FORWARD rule appended)" % bridge in made["changes"], made
+        # Appended: after Docker's DOCKER-USER jump (and anything of the host's own), never above it.
+        forward = sh("iptables", "-S", "FORWARD").stdout.splitlines()
+        ours = [i for i, line in enumerate(forward) if "encompass.netlab veth_attach %s" % bridge in line]
+        assert len(ours) == 1 and ours[0] > forward.index("-A FORWARD -j DOCKER-USER"), forward
+        assert ping(a, "192.168.78.11")
+        one_gone = module(MODULE, {"bridge": bridge, "state": "absent", "container": b})
+        assert one_gone["changed"] and has_rule(bridge), "the rule went while %s is still attached" % a
+        predicted = module(MODULE, {"bridge": bridge, "state": "absent", "container": a}, check=True)
+        assert has_rule(bridge)
+        last_gone = module(MODULE, {"bridge": bridge, "state": "absent", "container": a})
+        assert last_gone["changes"] == predicted["changes"]
+        assert "remove the FORWARD accept rule of %s (no attachment of this module is left on it)" % bridge in last_gone["changes"]
+        assert not has_rule(bridge) and module(MODULE, {"bridge": bridge, "state": "absent", "container": a})["changed"] is False
+    finally:
+        sh("iptables", "-D", *rule(bridge), check=False)
+        sh("ip", "link", "del", bridge, check=False)
+
+
+@pytest.mark.parametrize("icc", [True, False])
+def test_a_bridge_docker_manages_keeps_its_icc_setting(module, icc):
+    """On a Docker network's bridge the module adds no rule: Docker's icc decides. A host wired by an earlier
+    version has the uncommented accept rule at the top of FORWARD; where icc is off it is removed, since it undid it."""
+    bridge = "brdk%s%s" % (TAG[:4], int(icc))
+    net = "netlab-vt-%s-icc%d" % (TAG, icc)
+    sh("docker", "network", "create", "-o", "com.docker.network.bridge.name=" + bridge,
+       "-o", "com.docker.network.bridge.enable_icc=%s" % str(icc).lower(), "--subnet", "10.%d.7.0/24" % (90 + icc), net)
+    a, b = start("d%da" % icc), start("d%db" % icc)
+    try:
+        if not icc:
+            sh("iptables", "-I", *rule(bridge, comment=False)[:1], "1", *rule(bridge, comment=False)[1:])
+        args = {"bridge": bridge, "attachments": [{"container": a, "address": "10.%d.7.50/24" % (90 + icc)},
+                                                  {"container": b, "address": "10.%d.7.51/24" % (90 + icc)}]}
+        predicted = module(MODULE, args, check=True)
+        applied = module(MODULE, args)
+        assert applied["changes"] == predicted["changes"], (applied, predicted)
+        assert not [c for c in applied["changes"] if c.startswith("accept forwarding")] and not has_rule(bridge)
+        legacy = [c for c in applied["changes"] if c.startswith("remove the FORWARD accept rule an earlier version")]
+        assert len(legacy) == (0 if icc else 1), applied["changes"]
+        if not icc:
+            assert not has_rule(bridge, comment=False), "the rule that undid icc: false is still there"
+        assert ping(a, "10.%d.7.51" % (90 + icc)) is icc, "icc %s not kept between containers on %s" % (icc, bridge)
+        assert module(MODULE, args)["changed"] is False
+    finally:
+        sh("docker", "rm", "-f", a, b, check=False)
+        sh("docker", "network", "rm", net, check=False)
+        while sh("iptables", "-D", *rule(bridge, comment=False), check=False).returncode == 0:
+            pass
