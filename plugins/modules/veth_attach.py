@@ -120,7 +120,7 @@ options:
         the host's own), C(-A FORWARD -i BRIDGE -o BRIDGE -m comment --comment "encompass.netlab
         veth_attach BRIDGE" -j ACCEPT), while an attachment of this module is on the bridge, and removes
         it with the last one.
-      - Never on a bridge Docker manages (docker0, a user-defined bridge network): Docker's own rules
+      - Never on a bridge Docker manages (docker0, a user-defined bridge network); Docker's own rules
         decide there, and its C(icc) setting is kept. The uncommented accept rule earlier versions of this
         module inserted on such a bridge is removed where the network has C(icc) off, since it undid it.
     type: bool
@@ -337,6 +337,8 @@ def forward_rule(bridge):
 def legacy_rule(bridge):
     """The rule earlier versions of this module inserted at the top of FORWARD, without a comment."""
     return ["FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT"]
+
+
 ITEM_SPEC = dict(container="str", pid="int", netns="str", bridge="str", create_bridge="bool", ifname="str",
                  host_ifname="str", address="str", gateway="str", routes="list", mac="str", mtu="int", vlan="int",
                  external_ids="dict", tx_checksum_offload="bool", link_type="str", parent="str", state="str")
