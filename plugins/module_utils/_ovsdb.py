@@ -34,7 +34,7 @@ SB_REMOTE = "unix:/var/run/ovn/ovnsb_db.sock"
 TABLES = {
     "Open_vSwitch": ("Open_vSwitch", "Bridge", "Port", "Interface"),
     "OVN_Northbound": ("NB_Global", "Logical_Switch", "Logical_Switch_Port", "ACL"),
-    "OVN_Southbound": ("SB_Global", "Chassis", "Chassis_Private", "Encap", "Port_Binding"),
+    "OVN_Southbound": ("SB_Global", "Chassis", "Chassis_Private", "Encap", "Port_Binding", "Connection"),
 }
 ROOT = {"Open_vSwitch": "Open_vSwitch", "OVN_Northbound": "NB_Global", "OVN_Southbound": "SB_Global"}
 # How messages name each database.
