@@ -176,6 +176,17 @@ def moved_to_ssl(lab, h1, h2, addresses):
     chassis = json.loads(lab.exec(h1, "ovn-sbctl", "--format=json", "--columns=name", "list", "Chassis").stdout)["data"]
     assert sorted(row[0] for row in chassis) == sorted([h1, h2])
     assert reaches(lab, h1, addresses[h2]) and reaches(lab, h2, addresses[h1])
+
+    # The central serving plain TCP while its options say SSL (a run that ended between writing them and the
+    # restart): the next run reads what the databases serve, and restarts them.
+    ctl = "/usr/share/ovn/scripts/ovn-ctl"
+    lab.exec(h1, ctl, "stop_northd")
+    lab.exec(h1, ctl, "start_northd", "--db-nb-create-insecure-remote=yes", "--db-sb-create-insecure-remote=yes")
+    # (The southbound port is taken by the listener row first; the northbound database is open on every address.)
+    assert "0.0.0.0:6641" in listeners(lab, h1), listeners(lab, h1)
+    segment(lab, [h1, h2])
+    assert listeners(lab, h1) == ["%s:6642" % lab.hosts[h1]]
+    assert json.loads(ask(lab, h2, h1, "certificate")) == ["OVN_Southbound", "_Server"]
     again = segment(lab, [h1, h2])
     assert again.changed == 0, changed_by_host(again)
 
