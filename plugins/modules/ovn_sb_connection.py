@@ -154,7 +154,7 @@ class Connections(Target):
         return steps
 
     def predict(self, before, steps):
-        return dict((t, s) for t, s in self.want.items())
+        return dict(self.want)
 
     def apply(self, steps):
         by_target = {row.target: row for row in self.ours()}

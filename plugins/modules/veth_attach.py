@@ -369,6 +369,7 @@ class Attachments(Target):
         self.db = None
         self.bridges = {}
         self.ours = {}
+        self.rule_wanted = {}
         self.docker_bridge_names = None
         self.notes = []
         for att in self.atts:
@@ -519,8 +520,9 @@ class Attachments(Target):
     def plan(self, before):
         self.bridge_steps = [Step("create-bridge", b, {}) for b, kind in sorted(self.bridges.items()) if kind == "create"]
         late = []
+        self.rule_wanted = {bridge: self.wants_rule(bridge, state) for bridge, state in before["bridges"].items()}
         for bridge, state in before["bridges"].items():
-            wanted = self.wants_rule(bridge, state)
+            wanted = self.rule_wanted[bridge]
             if wanted is True and not state["forward_accept"]:
                 late.append(Step("forward-accept", bridge, {}))
             elif wanted is False and state["forward_accept"]:
@@ -546,9 +548,10 @@ class Attachments(Target):
         atts = [view(a, wanted_state(a, a.get("bridge_mtu")) if a["state"] == "present" else None) for a in self.atts]
         bridges = {}
         for bridge, state in before["bridges"].items():
-            wanted = self.wants_rule(bridge, state)
+            wanted = self.rule_wanted[bridge]
+            # legacy-remove takes the old rule away where it is looked for (None: not looked for).
             bridges[bridge] = dict(state, exists=True, forward_accept=state["forward_accept"] if wanted is None else wanted,
-                                   legacy_rule=False if state["legacy_rule"] else state["legacy_rule"])
+                                   legacy_rule=None if state["legacy_rule"] is None else False)
         return dict(attachments=atts, bridges=bridges)
 
     def apply(self, steps):
