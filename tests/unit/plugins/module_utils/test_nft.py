@@ -76,3 +76,28 @@ def test_no_sources_renders_a_drop_for_everything():
     expr = _nft.rule_expr("tcp", [("10.0.0.3", 27017)], [])
     assert len(expr) == 2 and expr[-1] == {"drop": None}
     assert _nft.parse_rule(expr) == ("tcp", [("10.0.0.3", 27017)], [])
+
+
+class FakeModule:
+    """Only what stack_policy's Policy reads before it lists the ruleset: a host without nft."""
+
+    def __init__(self, check_mode):
+        self.check_mode = check_mode
+        self.params = dict(rules=RULES, state="present", table="encompass_netlab")
+
+    @staticmethod
+    def get_bin_path(name):
+        del name
+
+
+def test_check_mode_without_nft_predicts_the_whole_policy():
+    from ansible_collections.encompass.netlab.plugins.modules import stack_policy  # pylint: disable=import-outside-toplevel
+    from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError  # pylint: disable=import-outside-toplevel
+
+    policy = stack_policy.Policy(FakeModule(check_mode=True))
+    before = policy.read()
+    steps = policy.plan(before)
+    assert before == {} and [s.kind for s in steps] == ["write"] and policy.pending()
+    assert policy.predict(before, steps) == _nft.model_view(_nft.check_rules(RULES))
+    with pytest.raises(InputError, match="install the Debian package nftables"):
+        stack_policy.Policy(FakeModule(check_mode=False))
