@@ -11,12 +11,15 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.encompass.netlab.plugins.module_utils import _validate
+
 # Where the policy hooks in. bridge/forward: frames a Linux bridge forwards between its ports (container to container
 # on docker0 or a user's bridge, and what a tunnel port brings in). inet/forward: packets the host routes to a
 # container (after Docker's DNAT of a published port). inet/input: packets to the host itself (a published port's
 # docker-proxy). A drop in any base chain is final, so these chains only drop and never weaken another table's policy.
 CHAINS = {"bridge": ("forward",), "inet": ("forward", "input")}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$")
+NAME_RULE = "the name must be letters, digits and _ . - (at most 41, starting with a letter or digit)"
 COMMENT_PREFIX = "encompass.netlab "
 
 
@@ -26,7 +29,7 @@ def check_rules(rules):
     for rule in rules:
         name = rule["name"]
         if not NAME.match(name):
-            raise ValueError("policy rule %r: the name must be letters, digits and _ . - (at most 41)" % name)
+            raise ValueError("policy rule %r: %s" % (name, NAME_RULE))
         if name in model:
             raise ValueError("policy rule %s is listed twice; list each service once" % name)
         sources = rule.get("sources")
@@ -48,10 +51,7 @@ def check_rules(rules):
 
 
 def _address(name, what, value):
-    try:
-        return str(ipaddress.IPv4Address(value))
-    except (ipaddress.AddressValueError, ValueError, TypeError):
-        raise ValueError("policy rule %s: %s %r is not an IPv4 address" % (name, what, value)) from None
+    return str(_validate.ipv4_address(value, "policy rule %s: %s" % (name, what)))
 
 
 def _sort_key(address):

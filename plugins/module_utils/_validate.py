@@ -50,6 +50,13 @@ def ip_address(value, what="address"):
         raise InputError("%s %r is not an IP address" % (what, value)) from None
 
 
+def ipv4_address(value, what="address"):
+    try:
+        return ipaddress.IPv4Address(str(value).strip())
+    except ValueError:
+        raise InputError("%s %r is not an IPv4 address" % (what, value)) from None
+
+
 def ip_interface(value, what="address"):
     """An address with its prefix length (CIDR); neither the network nor the broadcast address of it."""
     text = str(value).strip()

@@ -161,13 +161,13 @@ class Policy(Target):
         self.params = module.params
         self.table = self.params["table"]
         if not _nft.NAME.match(self.table):
-            raise InputError("stack_policy: table %r must be letters, digits and _ . -" % self.table)
+            raise InputError("stack_policy: table %r: %s" % (self.table, _nft.NAME_RULE))
         try:
             self.model = _nft.check_rules(self.params["rules"])
         except ValueError as exc:
             raise InputError("%s; nothing was changed" % exc) from None
         self.nft = module.get_bin_path("nft")
-        self.skipped = []
+        self.not_made = []
         self.families = set()
         if self.nft is None and module.check_mode:
             # A fresh host: the host role's apt task (simulated in check mode) installs nftables before this runs.
@@ -201,8 +201,8 @@ class Policy(Target):
                 if sources is None:
                     sources = found.get((name, protocol))
                     if sources is None:
-                        self.skipped.append("%s %s: its sources are unknown to this run and the table holds no rule for it"
-                                            % (name, protocol))
+                        self.not_made.append("%s %s: its sources are unknown to this run and the table holds no rule for it"
+                                             % (name, protocol))
                         continue
                 if rule["endpoints"]:
                     model.setdefault(name, {})[protocol] = dict(endpoints=rule["endpoints"], sources=sources)
@@ -249,7 +249,7 @@ class Policy(Target):
             or "none")
 
     def result(self, after):
-        return dict(tables=after, rules_not_made=self.skipped)
+        return dict(tables=after, rules_not_made=self.not_made)
 
 
 def main():
