@@ -169,7 +169,9 @@ class Policy(Target):
         self.nft = module.get_bin_path("nft")
         self.not_made = []
         self.families = set()
-        if self.nft is None and module.check_mode:
+        if self.nft is None and self.params["state"] == "absent":
+            self.notes = []  # without nft there is no table to remove
+        elif self.nft is None and module.check_mode:
             # A fresh host: the host role's apt task (simulated in check mode) installs nftables before this runs.
             self.notes = ["nft (Debian package nftables) is not installed yet; the real run writes the whole policy"]
         elif self.nft is None:

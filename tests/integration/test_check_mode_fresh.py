@@ -21,7 +21,7 @@ MULTI = ("multihost", "ovn")
 # What a run writes or starts: the collection's and the daemons' files, links and addresses, the firewall, processes.
 FOOTPRINT = (
     "find /etc/docker /etc/encompass-netlab /etc/openvswitch /etc/default /var/tmp /var/lib/ovn /var/lib/docker/containers"
-    " -xdev -type f 2>/dev/null | sort | xargs -r sha256sum; ip -br addr; iptables-save 2>/dev/null | grep -v '^#';"
+    " -xdev -type f 2>/dev/null | sort | xargs -r sha256sum; ip -br addr; iptables-save 2>/dev/null | grep -v '^#'; nft list tables 2>/dev/null;"
     " for p in dockerd ovs-vswitchd ovsdb-server ovn-controller ovn-northd; do pgrep -x $p >/dev/null && echo running $p; done;"
     " docker ps -aq 2>/dev/null; ovs-vsctl --timeout=2 show 2>/dev/null"
 )

@@ -22,6 +22,7 @@ from dind_lab import Lab, ping  # pylint: disable=import-error
 IMAGES = ("encompass/netlab-base:bookworm", "encompass/elastic_search:latest", "encompass/mongodb:latest",
           "encompass/tomcat7:latest")
 BIN = Path(sys.executable).parent
+POLICY_TASK = "Admit only the stack's own paths to its services (stack_policy off removes the policy)"
 
 
 @pytest.fixture(scope="module", name="lab")
@@ -177,4 +178,8 @@ def test_multihost_faults_are_repaired_by_the_next_run(lab):
         assert ping(lab, (h1, "probe"), es_address(), count=3), what
         print("multihost: %s -> %s's docker0 did not answer %s for at most %.1f s (until the repairing run)"
               % (what, h2, h1, seconds))
-    assert site(lab, "multihost").changed == 0
+    # The stack's policy lives in the kernel and is site.yml's, not the segment's: the rebooted host lost it, and its
+    # containers came back with addresses of their own; the next full run writes it again, and changes nothing else.
+    final = site(lab, "multihost")
+    assert final.rc == 0 and set(final.changed_tasks()) <= {POLICY_TASK}, final.changed_tasks()
+    assert "encompass_netlab" in lab.exec(h2, "nft", "list", "tables").stdout

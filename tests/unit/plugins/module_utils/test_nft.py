@@ -81,9 +81,9 @@ def test_no_sources_renders_a_drop_for_everything():
 class FakeModule:
     """Only what stack_policy's Policy reads before it lists the ruleset: a host without nft."""
 
-    def __init__(self, check_mode):
+    def __init__(self, check_mode, state="present"):
         self.check_mode = check_mode
-        self.params = dict(rules=RULES, state="present", table="encompass_netlab")
+        self.params = dict(rules=RULES, state=state, table="encompass_netlab")
 
     @staticmethod
     def get_bin_path(name):
@@ -101,3 +101,13 @@ def test_check_mode_without_nft_predicts_the_whole_policy():
     assert policy.predict(before, steps) == _nft.model_view(_nft.check_rules(RULES))
     with pytest.raises(InputError, match="install the Debian package nftables"):
         stack_policy.Policy(FakeModule(check_mode=False))
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_absent_without_nft_has_nothing_to_remove(check_mode):
+    """teardown.yml on a host the policy never reached (nftables not installed): no table, no change, no failure."""
+    from ansible_collections.encompass.netlab.plugins.modules import stack_policy  # pylint: disable=import-outside-toplevel
+
+    policy = stack_policy.Policy(FakeModule(check_mode=check_mode, state="absent"))
+    before = policy.read()
+    assert before == {} and policy.plan(before) == [] and not policy.pending()
