@@ -31,3 +31,17 @@ attributes:
     membership:
       - encompass.netlab.netlab
 """
+
+    # For modules that only read: what they return is the same in check mode, and they change nothing.
+    READ_ONLY = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+    details: This module only reads; it returns the same data in check mode.
+  diff_mode:
+    support: N/A
+    details: This module changes nothing.
+  idempotent:
+    support: full
+"""

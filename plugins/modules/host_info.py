@@ -22,15 +22,7 @@ author:
 extends_documentation_fragment:
   - encompass.netlab.attributes
   - encompass.netlab.attributes.ACTIONGROUP
-attributes:
-  check_mode:
-    support: full
-    details: This module only reads; it returns the same data in check mode.
-  diff_mode:
-    support: N/A
-    details: This module changes nothing.
-  idempotent:
-    support: full
+  - encompass.netlab.attributes.READ_ONLY
 options:
   imports:
     description:

@@ -27,16 +27,8 @@ author:
 extends_documentation_fragment:
   - encompass.netlab.attributes
   - encompass.netlab.attributes.ACTIONGROUP
+  - encompass.netlab.attributes.READ_ONLY
   - encompass.netlab.docker
-attributes:
-  check_mode:
-    support: full
-    details: This module only reads; it returns the same data in check mode.
-  diff_mode:
-    support: N/A
-    details: This module changes nothing.
-  idempotent:
-    support: full
 options:
   containers:
     description: Only these containers (names); all containers of the host when empty.
