@@ -1,16 +1,18 @@
 # Copyright (c) encompass.netlab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""First-run and second-run wall time of site.yml per networking mode, and their ratio, on a fresh
-Docker-in-Docker host (site.yml configures the Docker daemon, so never this machine's). The images are
-loaded beforehand, so image builds are excluded. Figures are printed, never asserted.
-Run: .venv/bin/python bench/site_modes.py   (needs root and dockerd; make images first)
+"""First-run and second-run time of site.yml per networking mode, and their ratio: the single-host modes on one fresh
+Docker-in-Docker host, multihost and ovn on three (site.yml configures the Docker daemon, so never this machine's).
+The images are loaded beforehand, so image builds are excluded. Wall time, and the controller's CPU time (the
+ansible-playbook processes); figures are printed, never asserted.
+Run: .venv/bin/python bench/site_modes.py [MODE ...]   (needs root and dockerd; make images first)
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -28,31 +30,58 @@ IMAGES = ["encompass/netlab-base:bookworm", "encompass/elastic_search:latest", "
           "encompass/tomcat7:latest"]
 
 
+SINGLE = ("portmap", "link", "pipework")
+MULTI = ("multihost", "ovn")
+
+
+def controller_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def playbook(inventory, name, mode=None):
-    start = time.monotonic()
+    """(wall seconds, controller CPU seconds, changed) of one run."""
+    start, cpu = time.monotonic(), controller_cpu()
     argv = [str(BIN / "ansible-playbook"), "-i", str(inventory), name] + (["-e", json.dumps({"net_mode": mode})] if mode else [])
     proc = subprocess.run(argv, cwd=ROOT / "playbooks", env=ENV, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit("%s failed:\n%s" % (name, proc.stdout[-3000:]))
-    return time.monotonic() - start
+    changed = sum(int(word.split("=")[1]) for word in proc.stdout.split() if word.startswith("changed="))
+    return time.monotonic() - start, controller_cpu() - cpu, changed
 
 
-def main():
-    lab = Lab(1, subnet="10.99.8.0/24").up()
+def bench(count, modes):
+    lab = Lab(count).up()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            inventory = lab.inventory(Path(tmp) / "inventory.json")
+            inventory = lab.inventory(Path(tmp) / "inventory.json",
+                                      {name: {"net_multihost_underlay_ip": address} for name, address in lab.hosts.items()})
             playbook(inventory, "host.yml")
             for image in IMAGES:
                 lab.load_image(image)
-            print("site.yml wall time per mode on a Docker-in-Docker host (images already there):")
-            for mode in ("portmap", "link", "pipework"):
+            for mode in modes:
                 playbook(inventory, "teardown.yml")
                 first = playbook(inventory, "site.yml", mode)
                 second = playbook(inventory, "site.yml", mode)
-                print("  %-9s first %6.1f s   second %6.1f s   second/first %.2f" % (mode, first, second, second / first))
+                print("  %-9s %d host(s)  first %6.1f s (%5.1f CPU-s)   second %6.1f s (%5.1f CPU-s, changed=%d)   "
+                      "second/first %.2f wall, %.2f CPU" % (mode, count, first[0], first[1], second[0], second[1], second[2],
+                                                            second[0] / first[0], second[1] / first[1]), flush=True)
+            playbook(inventory, "teardown.yml")
     finally:
         lab.down()
+
+
+def main():
+    modes = sys.argv[1:] or list(SINGLE + MULTI)
+    unknown = sorted(set(modes) - set(SINGLE + MULTI))
+    if unknown:
+        raise SystemExit("unknown mode(s) %s; choose from %s" % (", ".join(unknown), ", ".join(SINGLE + MULTI)))
+    print("site.yml per mode on Docker-in-Docker hosts (images already there); CPU-s: the controller's ansible-playbook")
+    single, multi = [m for m in modes if m in SINGLE], [m for m in modes if m in MULTI]
+    if single:
+        bench(1, single)
+    if multi:
+        bench(3, multi)
 
 
 if __name__ == "__main__":
