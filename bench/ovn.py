@@ -8,7 +8,9 @@ For each of multihost and ovn, on six hosts: the wall time of the run that adds 
 tasks changed on the hosts already there; then RTT and TCP throughput between containers on two hosts; then how
 long two survivors cannot reach each other while a third host is killed. For Docker Swarm (the overlay users
 pick instead): setup time, RTT and throughput between two hosts.
-Run: .venv/bin/python bench/ovn.py   (needs root and dockerd; make images first)
+With the argument `ssl`, only what SSL costs: ovn with its southbound database over SSL (the default) and over plain
+TCP (net_ovn_ssl=false), each grown from 2 to 4 hosts in the same run.
+Run: .venv/bin/python bench/ovn.py [ssl]   (needs root and dockerd; make images first)
 """
 
 from __future__ import annotations
@@ -66,14 +68,15 @@ def changed_elsewhere(result, new_host):
                if outcome.get("changed") and host != new_host and not task["task"]["name"].startswith("Write topology"))
 
 
-def grow(lab, tmp, mode, placement):
-    """Add hosts one by one up to six; return {N: (seconds, changed tasks on the hosts already there)}."""
+def grow(lab, tmp, mode, placement, extra=None):
+    """Add hosts one by one up to all of the lab's; return {N: (seconds, changed tasks on the hosts already there)}."""
     names = list(lab.hosts)
     figures = {}
     for count in range(2, len(names) + 1):
         start = time.monotonic()
         result = run_playbook("site.yml", "-i", str(inventory(lab, tmp, names[:count])),
-                              extra_vars={"net_mode": mode, "net_multihost_placement": placement, "net_ovn_placement": placement})
+                              extra_vars=dict({"net_mode": mode, "net_multihost_placement": placement,
+                                               "net_ovn_placement": placement}, **(extra or {})))
         seconds = time.monotonic() - start
         if result.rc != 0:
             raise SystemExit("%s with %d hosts failed:\n%s" % (mode, count, result.stdout[-3000:]))
@@ -159,7 +162,33 @@ def swarm():
         lab.down()
 
 
+def ssl_cost(count=4):
+    """{ssl: {N: (seconds, changed elsewhere)}} for ovn grown from 2 to count hosts, over SSL and over plain TCP."""
+    figures = {}
+    for ssl in (True, False):
+        lab = Lab(count, subnet="10.99.5.0/24").up()
+        names = list(lab.hosts)
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                ready = run_playbook("host.yml", "-i", str(lab.inventory(Path(tmp) / "all.json")))
+                if ready.rc != 0:
+                    raise SystemExit("host.yml failed:\n" + ready.stdout[-3000:])
+                for image in STACK_IMAGES:
+                    lab.load_image(image)
+                placement = {"mongodb": names[0], "elasticsearch": names[1], "tomcat": names[0]}
+                figures[ssl] = grow(lab, tmp, "ovn", placement, {"net_ovn_ssl": ssl})
+        finally:
+            lab.down()
+    print("\nOVN, the run that adds host N (site.yml wall time), southbound database over SSL and over plain TCP:")
+    for hosts in sorted(figures[True]):
+        with_ssl, plain = figures[True][hosts][0], figures[False][hosts][0]
+        print("  N=%d   SSL %6.1f s   plain TCP %6.1f s   SSL/plain %.2f" % (hosts, with_ssl, plain, with_ssl / plain))
+
+
 def main():
+    if sys.argv[1:] == ["ssl"]:
+        ssl_cost()
+        return
     results = {mode: mesh_mode(mode) for mode in ("multihost", "ovn")}
     sw_setup, sw_base, sw_cross = swarm()
     print("\nAdding a host (site.yml; OVS GRE mesh vs OVN), wall time and changed tasks on the hosts already there:")
