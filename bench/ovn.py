@@ -68,6 +68,15 @@ def changed_elsewhere(result, new_host):
                if outcome.get("changed") and host != new_host and not task["task"]["name"].startswith("Write topology"))
 
 
+def prepare(lab, tmp):
+    """Every host of the lab a Docker host (host.yml) with the stack's images loaded."""
+    ready = run_playbook("host.yml", "-i", str(lab.inventory(Path(tmp) / "all.json")))
+    if ready.rc != 0:
+        raise SystemExit("host.yml failed:\n" + ready.stdout[-3000:])
+    for image in STACK_IMAGES:
+        lab.load_image(image)
+
+
 def grow(lab, tmp, mode, placement, extra=None):
     """Add hosts one by one up to all of the lab's; return {N: (seconds, changed tasks on the hosts already there)}."""
     names = list(lab.hosts)
@@ -118,11 +127,7 @@ def mesh_mode(mode):
     placement = {"mongodb": names[0], "elasticsearch": names[1], "tomcat": names[0]}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            ready = run_playbook("host.yml", "-i", str(lab.inventory(Path(tmp) / "all.json")))
-            if ready.rc != 0:
-                raise SystemExit("host.yml failed:\n" + ready.stdout[-3000:])
-            for image in STACK_IMAGES:
-                lab.load_image(image)
+            prepare(lab, tmp)
             figures = grow(lab, tmp, mode, placement)
             interface = "eth1" if mode == "ovn" else "eth0"
             src, dst = (names[0], "MongoDB"), (names[1], "ElasticSearch")
@@ -170,11 +175,7 @@ def ssl_cost(count=4):
         names = list(lab.hosts)
         try:
             with tempfile.TemporaryDirectory() as tmp:
-                ready = run_playbook("host.yml", "-i", str(lab.inventory(Path(tmp) / "all.json")))
-                if ready.rc != 0:
-                    raise SystemExit("host.yml failed:\n" + ready.stdout[-3000:])
-                for image in STACK_IMAGES:
-                    lab.load_image(image)
+                prepare(lab, tmp)
                 placement = {"mongodb": names[0], "elasticsearch": names[1], "tomcat": names[0]}
                 figures[ssl] = grow(lab, tmp, "ovn", placement, {"net_ovn_ssl": ssl})
         finally:
