@@ -112,11 +112,11 @@ def policy_rules(services, host, reads, placement, containers, published=None):
                 endpoints += [{"address": a, "port": parsed[1]} for a in _ipv4(on)]
         sources = []
         for source in service["sources"]:
-            found = _container_addresses(reads.get(placement[source]), containers[source]) if placement[source] in reads else None
-            if found is None and placement[source] not in reads:
+            if placement[source] not in reads:
                 sources = None
                 break
-            sources += [a for a in found or [] if a not in sources]
+            found = _container_addresses(reads[placement[source]], containers[source]) or []
+            sources += [a for a in found if a not in sources]
         unique = []
         for endpoint in endpoints:
             if endpoint not in unique:
