@@ -1,15 +1,20 @@
 # Copyright (c) encompass.netlab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Wire N running containers with static addresses in four ways and print seconds per attachment.
+"""Wire N running containers with static addresses and print seconds per attachment, for N = 10, 50, 200.
 
-  1. veth_attach with `attachments` (one task)
-  2. veth_attach in a `loop` (one task per container)
-  3. a shell loop doing the iproute2 steps pipework does (with its `arping -c 1`)
-  4. `docker network connect --ip` on a user-defined network
+Ways, each on fresh containers of its own:
+  1. veth_attach with `attachments` (one task). Printed twice: the whole playbook run divided by N, and the
+     marginal cost of one more attachment, (run(N) - run(1)) / (N - 1). run(1) is the same task for one
+     container on a bridge of its own: the ansible-playbook start, the module's start, its Docker and OVSDB
+     connections, and the duplicate-address probe window (~0.3 s) that all attachments of a run share.
+  2. `docker network connect --ip` on a user-defined network, one CLI call per container (what a user types).
+  At the smallest N only, for reference: veth_attach in a `loop` (one task per container) and a shell loop doing
+  the iproute2 steps pipework does (with its `arping -c 1`).
 
-Each way gets its own fresh containers. Figures are printed, never asserted.
-Run: .venv/bin/python bench/veth_attach.py [N]   (needs root, dockerd and the base image)
+--profile runs the module once outside Ansible under cProfile at N=50 and prints where its time went.
+Figures are printed, never asserted.
+Run: .venv/bin/python bench/veth_attach.py [--profile] [N ...]   (needs root, dockerd and the base image)
 """
 
 from __future__ import annotations
@@ -25,26 +30,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 BASE = "encompass/netlab-base:bookworm"
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 50
 TAG = "nlbench"
 
 
-def sh(*argv, check=True):
-    return subprocess.run(argv, capture_output=True, text=True, check=check)
+def sh(*argv, check=True, env=None):
+    return subprocess.run(argv, capture_output=True, text=True, check=check, env=env)
 
 
-def containers(way):
-    names = ["%s-%s-%02d" % (TAG, way, i) for i in range(N)]
+def containers(way, n):
+    names = ["%s-%s-%03d" % (TAG, way, i) for i in range(n)]
     for name in names:
         sh("docker", "run", "-d", "--name", name, BASE, "sleep", "3600")
     return names
+
+
+def address(net, i):
+    return "10.%d.%d.%d" % (net, i // 200, i % 200 + 10)
 
 
 def cleanup():
     ids = sh("docker", "ps", "-aq", "--filter", "name=" + TAG).stdout.split()
     if ids:
         sh("docker", "rm", "-f", *ids)
-    for link in ("nlbr1", "nlbr2", "nlbr3"):
+    for link in ("nlbr1", "nlbr2", "nlbr3", "nlbr4", "nlbr5"):
         sh("ip", "link", "del", link, check=False)
     sh("docker", "network", "rm", TAG, check=False)
     for rule_bridge in ("nlbr1", "nlbr2", "nlbr3"):
@@ -67,64 +75,103 @@ def playbook(tasks):
     return elapsed
 
 
-def way_attachments():
-    names = containers("att")
-    items = [{"container": n, "address": "10.201.%d.%d/16" % (i // 200, i % 200 + 10)} for i, n in enumerate(names)]
-    return playbook([{"encompass.netlab.veth_attach": {"bridge": "nlbr1", "create_bridge": True, "attachments": items}}])
+def attach_task(bridge, items):
+    return {"encompass.netlab.veth_attach": {"bridge": bridge, "create_bridge": True, "attachments": items}}
 
 
-def way_loop():
-    names = containers("loop")
-    items = [{"container": n, "address": "10.202.%d.%d/16" % (i // 200, i % 200 + 10)} for i, n in enumerate(names)]
+def way_attachments(n):
+    one = playbook([attach_task("nlbr4", [{"container": containers("one", 1)[0], "address": address(206, 0) + "/16"}])])
+    names = containers("att", n)
+    items = [{"container": name, "address": address(201, i) + "/16"} for i, name in enumerate(names)]
+    return playbook([attach_task("nlbr1", items)]), one
+
+
+def way_loop(n):
+    names = containers("loop", n)
+    items = [{"container": name, "address": address(202, i) + "/16"} for i, name in enumerate(names)]
     return playbook([{"encompass.netlab.veth_attach": {"bridge": "nlbr2", "create_bridge": True,
                                                        "container": "{{ item.container }}", "address": "{{ item.address }}"},
                       "loop": items}])
 
 
-def way_pipework_shell():
-    names = containers("pw")
+def way_pipework_shell(n):
+    names = containers("pw", n)
     sh("ip", "link", "add", "nlbr3", "type", "bridge")
     sh("ip", "link", "set", "nlbr3", "up")
     script = []
     for i, name in enumerate(names):
-        address = "10.203.%d.%d" % (i // 200, i % 200 + 10)
         script.append(
             "pid=$(docker inspect -f '{{.State.Pid}}' %(n)s); mkdir -p /var/run/netns; ln -sf /proc/$pid/ns/net /var/run/netns/$pid;"
             "ip link add v${pid}pl type veth peer name v${pid}pg; ip link set v${pid}pl master nlbr3; ip link set v${pid}pl up;"
             "ip link set v${pid}pg netns $pid; ip netns exec $pid ip link set v${pid}pg name eth1;"
             "ip netns exec $pid ip addr add %(a)s/16 dev eth1; ip netns exec $pid ip link set eth1 up;"
-            "ip netns exec $pid arping -c 1 -A -I eth1 %(a)s >/dev/null 2>&1; rm -f /var/run/netns/$pid" % {"n": name, "a": address}
+            "ip netns exec $pid arping -c 1 -A -I eth1 %(a)s >/dev/null 2>&1; rm -f /var/run/netns/$pid" % {"n": name, "a": address(203, i)}
         )
     start = time.monotonic()
     sh("bash", "-c", "\n".join(script))
     return time.monotonic() - start
 
 
-def way_docker_connect():
-    names = containers("dc")
+def way_docker_connect(n):
+    names = containers("dc", n)
     sh("docker", "network", "create", "--subnet", "10.204.0.0/16", TAG)
     start = time.monotonic()
     for i, name in enumerate(names):
-        sh("docker", "network", "connect", "--ip", "10.204.%d.%d" % (i // 200, i % 200 + 10), TAG, name)
+        sh("docker", "network", "connect", "--ip", address(204, i), TAG, name)
     return time.monotonic() - start
 
 
+def profile(n=50):
+    """The module outside Ansible, under cProfile: where the time of one run of n attachments goes."""
+    import cProfile  # pylint: disable=import-outside-toplevel
+    import pstats  # pylint: disable=import-outside-toplevel
+
+    names = containers("prof", n)
+    items = [{"container": name, "address": address(205, i) + "/16"} for i, name in enumerate(names)]
+    with tempfile.TemporaryDirectory() as tmp:
+        args = Path(tmp) / "args.json"
+        args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"bridge": "nlbr5", "create_bridge": True, "attachments": items}}))
+        out = Path(tmp) / "profile"
+        env = dict(os.environ, PYTHONPATH=str(ROOT / ".collections"))
+        start = time.monotonic()
+        sh(sys.executable, "-m", "cProfile", "-o", str(out), str(ROOT / "plugins" / "modules" / "veth_attach.py"), str(args),
+           env=env)
+        print("module run, %d attachments, under cProfile: %.2f s" % (n, time.monotonic() - start))
+        stats = pstats.Stats(str(out))
+        pattern = r"veth_attach\.py|_netlink\.py|_netns_jobs\.py|_docker\.py|_ovsdb\.py|fork|select|socket\)|run_command"
+        stats.sort_stats("cumulative").print_stats(pattern, 30)
+
+
 def main():
+    args = [a for a in sys.argv[1:] if a != "--profile"]
+    sizes = [int(a) for a in args] or [10, 50, 200]
     cleanup()
     try:
-        figures = {}
-        for label, way in (("veth_attach attachments (one task)", way_attachments),
-                           ("veth_attach in a loop", way_loop),
-                           ("pipework-style iproute2 shell loop", way_pipework_shell),
-                           ("docker network connect --ip", way_docker_connect)):
-            figures[label] = way() / N
+        if "--profile" in sys.argv:
+            profile()
+            return
+        rows = []
+        for n in sizes:
+            run, one = way_attachments(n)
+            connect = way_docker_connect(n)
+            cleanup()
+            rows.append((n, run / n, (run - one) / (n - 1), one, connect / n))
+        reference = None
+        if min(sizes) <= 50:
+            n = min(sizes)
+            reference = (n, way_loop(n) / n, way_pipework_shell(n) / n)
     finally:
         cleanup()
-    pipework = figures["pipework-style iproute2 shell loop"]
-    connect = figures["docker network connect --ip"]
-    print("%d containers, seconds per attachment:" % N)
-    for label, per in figures.items():
-        print("  %-38s %7.3f s   x%.2f of pipework-style   x%.2f of docker connect" % (label, per, per / pipework, per / connect))
+    print("seconds per attachment (veth_attach: one task with `attachments`; docker: one `docker network connect --ip` each)")
+    print("%5s  %12s %8s  %14s %8s  %10s  %14s" % ("N", "veth_attach", "/docker", "marginal", "/docker", "run(1)",
+                                                   "docker connect"))
+    for n, whole, marginal, one, connect in rows:
+        figures = (n, whole, whole / connect, marginal, marginal / connect, one, connect)
+        print("%5d  %10.3f s %8.2f  %12.3f s %8.2f  %8.2f s  %12.3f s" % figures)
+    if reference:
+        n, loop, shell = reference
+        print("for reference at N=%d: veth_attach in a loop %.3f s, a pipework-style iproute2 shell loop %.3f s"
+              % (n, loop, shell))
 
 
 if __name__ == "__main__":

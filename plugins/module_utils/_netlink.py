@@ -6,20 +6,29 @@
 
 Every request goes through _request(), which opens the host's netlink socket or, with netns (a path
 such as /proc/PID/ns/net), one inside that network namespace, and turns every failure into
-NetlinkFailure("<what>: <reason>")."""
+NetlinkFailure("<what>: <reason>"). Inside session() the sockets stay open: one per namespace for the
+whole block, instead of one per request.
+
+A socket inside a namespace is made by a short-lived thread that enters the namespace (setns changes
+only the calling thread's namespace), makes the socket and ends; the socket stays in that namespace.
+pyroute2's own NetNS forks a process for each socket (or, before 0.8, serves every request through a
+helper process), which costs more than the request itself."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import ipaddress
 import os
+import socket
+import threading
 import time
 import traceback
 
 from ansible_collections.encompass.netlab.plugins.module_utils._errors import NetlinkFailure
 
 try:
-    from pyroute2 import IPRoute, NetNS
+    from pyroute2 import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
 
     HAS_PYROUTE2 = True
@@ -41,13 +50,83 @@ def require():
         raise NetlinkFailure("the Python library pyroute2 is required: pip install pyroute2")
 
 
+CLONE_NEWNET = 0x40000000
+NETLINK_ROUTE = 0
+_SESSION = None  # inside session(): namespace path (None for the host) -> open IPRoute
+
+
+def enter_netns(netns):
+    """Move the calling thread (only it) into the network namespace at path netns. Call it from a thread made for
+    the purpose, never from the module's main thread."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(netns, os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, "cannot enter the network namespace %s: %s" % (netns, os.strerror(error)))
+    finally:
+        os.close(fd)
+
+
+def _netns_socket(netns):
+    """A NETLINK_ROUTE socket that lives in the network namespace at path netns, made by a thread of its own."""
+    made = {}
+
+    def enter_and_make():
+        try:
+            enter_netns(netns)
+            made["socket"] = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
+        except OSError as exc:
+            made["error"] = exc
+
+    worker = threading.Thread(target=enter_and_make, name="netns-socket")
+    worker.start()
+    worker.join()
+    if "error" in made:
+        raise made["error"]
+    return made["socket"]
+
+
+def _open(netns):
+    if netns is None:
+        return IPRoute()
+    sock = _netns_socket(netns)
+    try:
+        return IPRoute(fileno=sock.detach())
+    except BaseException:
+        sock.close()
+        raise
+
+
+@contextlib.contextmanager
+def session():
+    """Keep one netlink socket per namespace open until the block ends (nested sessions share the outer one)."""
+    global _SESSION  # pylint: disable=global-statement
+    if _SESSION is not None:
+        yield
+        return
+    _SESSION = {}
+    try:
+        yield
+    finally:
+        sockets, _SESSION = _SESSION, None
+        for ipr in sockets.values():
+            with contextlib.suppress(Exception):
+                ipr.close()
+
+
 @contextlib.contextmanager
 def _request(what, netns=None):
     """A netlink socket (on the host, or inside netns) whose errors become NetlinkFailure."""
     require()
     try:
-        with (NetNS(netns) if netns else IPRoute()) as ipr:
-            yield ipr
+        if _SESSION is None:
+            with _open(netns) as ipr:
+                yield ipr
+        else:
+            if netns not in _SESSION:
+                _SESSION[netns] = _open(netns)
+            yield _SESSION[netns]
     except NetlinkError as exc:
         raise NetlinkFailure("%s: %s" % (what, exc)) from None
     except OSError as exc:

@@ -5,24 +5,22 @@
 """Work done from inside a container's network namespace: duplicate-address probes (RFC 5227),
 gratuitous ARP, and the TX checksum offload setting of an interface (the SIOCETHTOOL ioctl).
 
-Each job runs in a forked child that enters the namespace, so many namespaces are served at once
-and the module's own process never changes namespace."""
+Each job runs in a thread of its own that enters the namespace (setns changes only the calling
+thread's network namespace), so many namespaces are served at once, the module's main thread never
+changes namespace, and no process is forked (a fork of the module costs more than the job)."""
 
 from __future__ import annotations
 
 import array
-import ctypes
 import fcntl
-import json
-import os
 import select
 import socket
 import struct
+import threading
 import time
 
 from ansible_collections.encompass.netlab.plugins.module_utils import _netlink
 
-CLONE_NEWNET = 0x40000000
 ETH_P_ARP = 0x0806
 BROADCAST = b"\xff" * 6
 SIOCGIFFLAGS = 0x8913
@@ -40,14 +38,6 @@ def _arp_frame(src_mac, sender_ip, target_ip, op=1):
     eth = BROADCAST + src_mac + struct.pack("!H", ETH_P_ARP)
     arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + src_mac + sender_ip + b"\x00" * 6 + target_ip
     return eth + arp
-
-
-def _enter(netns_path):
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(netns_path, os.O_RDONLY)
-    if libc.setns(fd, CLONE_NEWNET) != 0:
-        raise OSError(ctypes.get_errno(), "setns %s" % netns_path)
-    os.close(fd)
 
 
 def _wait_running(sock, ifname, seconds=2.0):
@@ -76,15 +66,14 @@ def _tx_checksum(ifname, enabled=None):
     return bool(value[1]) if enabled is None else bool(enabled)
 
 
-def _child(job, write_fd):
-    """Runs in the forked child: one job, one JSON line written back, exit."""
+def _job(job):
+    """Runs in a thread of its own, which it moves into the job's namespace: one job, its result."""
     result = {"conflict": None, "error": None}
     try:
-        _enter(job["netns"])
+        _netlink.enter_netns(job["netns"])
         if job["kind"] == "tx-checksum":
             result["enabled"] = _tx_checksum(job["ifname"], job.get("enabled"))
-            os.write(write_fd, json.dumps(result).encode() + b"\n")
-            os._exit(0)  # pylint: disable=protected-access
+            return result
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
         sock.bind((job["ifname"], ETH_P_ARP))
         # Probes go out from the interface's current MAC: its final one derives from the address, so a
@@ -118,8 +107,7 @@ def _child(job, write_fd):
         sock.close()
     except OSError as exc:
         result["error"] = "%s" % exc
-    os.write(write_fd, json.dumps(result).encode() + b"\n")
-    os._exit(0)  # pylint: disable=protected-access
+    return result
 
 
 def run_jobs(jobs):
@@ -127,29 +115,19 @@ def run_jobs(jobs):
     {kind: probe, netns, ifname, ip, wait, probes} -> {conflict: MAC or None, error};
     {kind: announce, netns, ifname, mac, ip, count, interval (seconds between frames)} -> {error};
     {kind: tx-checksum, netns, ifname, enabled: None (read) or bool (set)} -> {enabled, error}."""
-    children = []
-    for job in jobs:
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_fd)
-            _child(job, write_fd)
-        os.close(write_fd)
-        children.append((pid, read_fd))
-    results = []
-    for pid, read_fd in children:
-        chunks = []
-        while True:
-            chunk = os.read(read_fd, 4096)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(read_fd)
-        os.waitpid(pid, 0)
+    results = [{"conflict": None, "error": "the namespace helper gave no answer"} for dummy in jobs]
+
+    def work(number, job):
         try:
-            results.append(json.loads(b"".join(chunks) or b"{}"))
-        except ValueError:
-            results.append({"conflict": None, "error": "the namespace helper gave no answer"})
+            results[number] = _job(job)
+        except Exception as exc:  # pylint: disable=broad-except
+            results[number] = {"conflict": None, "error": "%s: %s" % (type(exc).__name__, exc)}
+
+    workers = [threading.Thread(target=work, args=(number, job), name="netns-job") for number, job in enumerate(jobs)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
     return results
 
 

@@ -624,8 +624,7 @@ class Attachments(Target):
         else:
             netlink.create_macvlan(tmp, att["parent"], att["netns_path"])
         att["created"] = True
-        netlink.set_link(tmp, att["netns_path"], ifname=step.name)
-        netlink.set_link(step.name, att["netns_path"], ifalias=alias_for(att["host_ifname"]))
+        netlink.set_link(tmp, att["netns_path"], ifname=step.name, ifalias=alias_for(att["host_ifname"]))
 
     def do_set_mac(self, att, step):
         netlink.set_link(step.name, att["netns_path"], address=step.detail["mac"])
@@ -747,7 +746,8 @@ def main():
         supports_check_mode=True,
     )
     _converge.require(module, netlink.HAS_PYROUTE2, "pyroute2", netlink.PYROUTE2_IMPORT_ERROR)
-    _converge.run(module, Attachments)
+    with netlink.session():  # one netlink socket per namespace for the whole run
+        _converge.run(module, Attachments)
 
 
 if __name__ == "__main__":
