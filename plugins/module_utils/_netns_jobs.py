@@ -28,6 +28,9 @@ SIOCGIFHWADDR = 0x8927
 SIOCETHTOOL = 0x8946
 ETHTOOL_GTXCSUM, ETHTOOL_STXCSUM = 0x16, 0x17
 IFF_RUNNING = 0x40
+SO_ATTACH_FILTER = 26
+# Classic BPF (linux/filter.h): load a 32-bit word at an absolute offset, jump if equal, return.
+BPF_LD_W_ABS, BPF_JEQ_K, BPF_RET_K = 0x20, 0x15, 0x06
 
 
 def _mac_bytes(mac):
@@ -66,6 +69,19 @@ def _tx_checksum(ifname, enabled=None):
     return bool(value[1]) if enabled is None else bool(enabled)
 
 
+def _attach_arp_filter(sock, ip):
+    """Let through only the ARP frames whose sender or target address is `ip` (offsets 28 and 38 of the Ethernet
+    frame); the kernel drops the rest before they reach the socket. Without it, probing N addresses on one bridge
+    at once wakes each of the N probing threads for every one of the N probes."""
+    value = struct.unpack("!I", ip)[0]
+    program = [(BPF_LD_W_ABS, 0, 0, 28), (BPF_JEQ_K, 2, 0, value),
+               (BPF_LD_W_ABS, 0, 0, 38), (BPF_JEQ_K, 0, 1, value),
+               (BPF_RET_K, 0, 0, 0xFFFF), (BPF_RET_K, 0, 0, 0)]
+    code = array.array("B", b"".join(struct.pack("HBBI", *insn) for insn in program))
+    # struct sock_fprog {unsigned short len; struct sock_filter *filter;}: the kernel copies the program.
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HP", len(program), code.buffer_info()[0]))
+
+
 def _job(job):
     """Runs in a thread of its own, which it moves into the job's namespace: one job, its result."""
     result = {"conflict": None, "error": None}
@@ -74,12 +90,15 @@ def _job(job):
         if job["kind"] == "tx-checksum":
             result["enabled"] = _tx_checksum(job["ifname"], job.get("enabled"))
             return result
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
+        ip = socket.inet_aton(job["ip"])
+        # Protocol 0 receives nothing until bind(): the filter is in place before the first frame arrives.
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        if job["kind"] == "probe":
+            _attach_arp_filter(sock, ip)
         sock.bind((job["ifname"], ETH_P_ARP))
         # Probes go out from the interface's current MAC: its final one derives from the address, so a
         # holder of the same address has it too, and the bridge would send the answer back to the holder.
         src = _hwaddr(sock, job["ifname"]) if job["kind"] == "probe" else _mac_bytes(job["mac"])
-        ip = socket.inet_aton(job["ip"])
         _wait_running(sock, job["ifname"])
         if job["kind"] == "probe":
             probe = _arp_frame(src, b"\x00" * 4, ip)

@@ -132,6 +132,29 @@ def test_readdress_mtu_mac_in_place(module):
     assert sh("cat", "/sys/class/net/%s/ifindex" % changed["interface"]["host_ifname"]).stdout == host_before, "pair recreated"
 
 
+def test_an_address_in_use_on_the_segment_is_refused_and_the_others_are_made(module):
+    """The duplicate-address probe (RFC 5227): the container that holds an address answers the probe, the run fails
+    naming the holder's MAC and leaves no interface for that attachment; the attachments probed beside it in the same
+    run (whose probes each socket's filter keeps from the others) are made, and a rerun with a free address converges."""
+    holder, late = start("holder"), start("late")
+    others = [start("probe%d" % i) for i in range(3)]
+    module(MODULE, {"container": holder, "bridge": LBR, "create_bridge": True, "address": "192.168.77.40/24"})
+    holder_mac = eth1(holder)["mac"]
+    items = [{"container": c, "address": "192.168.77.%d/24" % (41 + i)} for i, c in enumerate(others)]
+    args = {"bridge": LBR, "create_bridge": True, "attachments": items + [{"container": late, "address": "192.168.77.40/24"}]}
+    refused = module(MODULE, args)
+    assert refused.get("failed") is True
+    assert "address 192.168.77.40/24 is already used on the segment by %s" % holder_mac in refused["msg"], refused["msg"]
+    assert "duplicate address check" in refused["msg"] and refused["msg"].count("already used") == 1, refused["msg"]
+    assert eth1(late) is None
+    assert [eth1(c)["addresses"] for c in others] == [["192.168.77.41/24"], ["192.168.77.42/24"], ["192.168.77.43/24"]]
+    assert ping(others[0], "192.168.77.40")
+    freed = module(MODULE, dict(args, attachments=items + [{"container": late, "address": "192.168.77.44/24"}]))
+    assert freed["changed"] is True, freed.get("msg")
+    assert [i["changes"] != [] for i in freed["interfaces"]] == [False, False, False, True]
+    assert ping(late, "192.168.77.40")
+
+
 def test_restart_is_repaired_by_the_next_run(module):
     a = start("rs")
     args = {"container": a, "bridge": LBR, "create_bridge": True, "address": "192.168.77.30/24"}
