@@ -20,6 +20,7 @@ import contextlib
 import ctypes
 import ipaddress
 import os
+import resource
 import socket
 import threading
 import time
@@ -94,6 +95,17 @@ def _open(netns):
     return IPRoute(fileno=_netns_socket(netns).detach())
 
 
+def raise_open_files_limit():
+    """Raise this process's soft limit of open files to its hard limit. A session holds four descriptors per
+    namespace (pyroute2's socket, event loop and its wake-up pair), and a probe socket per new address: a few hundred
+    containers pass 1024, the soft limit systemd gives a login session. Nothing here uses select()."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 @contextlib.contextmanager
 def session():
     """Keep one netlink socket per namespace open until the block ends (nested sessions share the outer one)."""
@@ -101,6 +113,7 @@ def session():
     if _SESSION is not None:
         yield
         return
+    raise_open_files_limit()
     _SESSION = {}
     try:
         yield

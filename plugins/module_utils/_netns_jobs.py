@@ -102,6 +102,9 @@ def _job(job):
         _wait_running(sock, job["ifname"])
         if job["kind"] == "probe":
             probe = _arp_frame(src, b"\x00" * 4, ip)
+            # poll(), not select(): a run with hundreds of namespaces holds descriptors above select()'s 1024.
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
             deadline = time.monotonic() + job["wait"]
             next_probe, sent = time.monotonic(), 0
             while time.monotonic() < deadline and result["conflict"] is None:
@@ -109,8 +112,7 @@ def _job(job):
                     sock.send(probe)
                     sent += 1
                     next_probe += job["wait"] / (job["probes"] + 1)
-                ready, dummy_w, dummy_x = select.select([sock], [], [], min(0.02, max(0.0, deadline - time.monotonic())))
-                if ready:
+                if poller.poll(1000 * min(0.02, max(0.0, deadline - time.monotonic()))):
                     frame = sock.recv(128)
                     if len(frame) >= 42:
                         sender_mac, sender_ip = frame[22:28], frame[28:32]

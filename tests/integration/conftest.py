@@ -102,11 +102,13 @@ def read_report(folder):
     return data, edges
 
 
-def run_module(module, args, check=False, diff=False, inventory=None, host="localhost", environment=None):
+def run_module(module, args, check=False, diff=False, inventory=None, host="localhost", environment=None, task_vars=None):
     """Run one module on localhost (or on host of inventory) through ansible-playbook; return its result."""
     task = {"name": "module under test", module: args, "register": "out", "ignore_errors": True}
     if environment:
         task["environment"] = environment
+    if task_vars:
+        task["vars"] = task_vars
     play = [{"hosts": host, "gather_facts": False, "tasks": [task]}]
     path = ROOT / "tests" / "output" / ("module_under_test_%d.yml" % os.getpid())
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,8 +146,8 @@ class Target:
     def playbook(self, playbook, *args, **kwargs):
         return run_playbook(playbook, "-i", str(self.inventory), *args, **kwargs)
 
-    def module(self, module, args, check=False, diff=False):
-        return run_module(module, args, check=check, diff=diff, inventory=self.inventory, host=self.name)
+    def module(self, module, args, check=False, diff=False, task_vars=None):
+        return run_module(module, args, check=check, diff=diff, inventory=self.inventory, host=self.name, task_vars=task_vars)
 
 
 TARGET = Target()

@@ -279,6 +279,35 @@ def test_netns_and_pid_targets(module):
     assert result["changed"] is True and eth1(c)["addresses"] == ["192.168.77.51/24"]
 
 
+def test_hundreds_of_namespaces_under_a_login_sessions_open_files_limit(module):
+    """260 network namespaces in one task, the module started with 1024 open files as its soft limit (what systemd
+    gives a login session): the run holds a netlink session per namespace and a probe socket per new address, well
+    over 1024 descriptors and above select()'s limit. Every namespace is wired, and the rerun changes nothing."""
+    count, prefix, bridge = 600, "vm" + TAG[:4], "brvm" + TAG[:4]
+    names = ["%s-%d" % (prefix, i) for i in range(count)]
+    sh("sh", "-c", "for ns in %s; do ip netns add $ns; done" % " ".join(names))
+    wrapper = "/usr/local/bin/python3-nofile-%s" % TAG
+    sh("sh", "-c", "printf '#!/bin/sh\\nexec prlimit --nofile=1024: /usr/bin/python3 \"$@\"\\n' > %s && chmod +x %s" % (wrapper, wrapper))
+    assert sh(wrapper, "-c", "import resource; print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])").stdout.strip() == "1024"
+    low_limit = {"ansible_python_interpreter": wrapper}
+    try:
+        items = [{"netns": ns, "ifname": "net0", "address": "10.77.%d.%d/16" % (i // 200, i % 200 + 10)} for i, ns in enumerate(names)]
+        args = {"bridge": bridge, "create_bridge": True, "attachments": items}
+        made = module(MODULE, args, task_vars=low_limit)
+        assert made["changed"] is True, made.get("msg")
+        for i in (0, 199, 599):
+            out = json.loads(sh("ip", "-n", names[i], "-j", "addr", "show", "net0").stdout)
+            assert out[0]["addr_info"][0]["local"] == items[i]["address"].split("/")[0]
+        assert sh("ip", "netns", "exec", names[599], "ping", "-c", "1", "-W", "1", "10.77.0.10", check=False).returncode == 0
+        again = module(MODULE, args, task_vars=low_limit)
+        assert again["changed"] is False, again.get("msg")
+    finally:
+        sh("rm", "-f", wrapper)
+        sh("sh", "-c", "for ns in %s; do ip netns del $ns; done" % " ".join(names), check=False)
+        sh("ip", "link", "del", bridge, check=False)
+        sh("iptables", "-D", "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT", check=False)
+
+
 def test_macvlan_in_bridge_mode(module):
     sh("ip", "link", "add", LBR + "m", "type", "bridge", check=False)
     sh("ip", "link", "set", LBR + "m", "up")
