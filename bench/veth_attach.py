@@ -8,12 +8,15 @@ Ways, each on fresh containers of its own:
      marginal cost of one more attachment, (run(N) - run(1)) / (N - 1). run(1) is the same task for one
      container on a bridge of its own: the ansible-playbook start, the module's start, its Docker and OVSDB
      connections, and the duplicate-address probe window (~0.3 s) that all attachments of a run share.
+     run(1) and run(N) are each the median of three runs (at N=10 the nine attachments cost less than run(1)
+     varies from one run to the next).
   2. `docker network connect --ip` on a user-defined network, one CLI call per container (what a user types).
   At the smallest N only, for reference: veth_attach in a `loop` (one task per container) and a shell loop doing
   the iproute2 steps pipework does (with its `arping -c 1`).
 
 --profile runs the module once outside Ansible under cProfile at N=50 and prints where its time went.
-Figures are printed, never asserted.
+Every timed part starts once the CPUs are idle again (settle(), at most 30 s of waiting). Figures are printed, never
+asserted.
 Run: .venv/bin/python bench/veth_attach.py [--profile] [N ...]   (needs root, dockerd and the base image)
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,7 +52,30 @@ def address(net, i):
     return "10.%d.%d.%d" % (net, i // 200, i % 200 + 10)
 
 
+def settle(limit=30.0, idle=0.85):
+    """Wait until the CPUs are idle again: the kernel goes on freeing the interfaces and namespaces of removed
+    containers, and dockerd on finishing new ones, for seconds after the command returned; a run timed then would
+    carry that work."""
+    def sample():
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(f) for f in stat.readline().split()[1:]]
+        return fields[3] + fields[4], sum(fields)
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        idle_before, total_before = sample()
+        time.sleep(0.5)
+        idle_after, total_after = sample()
+        if (idle_after - idle_before) >= idle * max(1, total_after - total_before):
+            return
+
+
 def cleanup():
+    # Containers leave the user-defined network first: removed while attached (200 at once), Docker 20.10 left the
+    # network with endpoints and no containers, and only a dockerd restart cleared them.
+    attached = sh("docker", "network", "inspect", TAG, "-f", "{{range .Containers}}{{.Name}} {{end}}", check=False)
+    for name in attached.stdout.split() if attached.returncode == 0 else []:
+        sh("docker", "network", "disconnect", "-f", TAG, name, check=False)
     ids = sh("docker", "ps", "-aq", "--filter", "name=" + TAG).stdout.split()
     if ids:
         sh("docker", "rm", "-f", *ids)
@@ -58,6 +85,7 @@ def cleanup():
     for rule_bridge in ("nlbr1", "nlbr2", "nlbr3"):
         while sh("iptables", "-D", "FORWARD", "-i", rule_bridge, "-o", rule_bridge, "-j", "ACCEPT", check=False).returncode == 0:
             pass
+    settle()
 
 
 def playbook(tasks):
@@ -79,15 +107,27 @@ def attach_task(bridge, items):
     return {"encompass.netlab.veth_attach": {"bridge": bridge, "create_bridge": True, "attachments": items}}
 
 
-def way_attachments(n):
-    one = playbook([attach_task("nlbr4", [{"container": containers("one", 1)[0], "address": address(206, 0) + "/16"}])])
+def way_attachments(n, repeats=3):
+    """run(1) and run(n), each the median of `repeats` runs; between runs the attachments are removed (state: absent),
+    so every timed run makes them anew on the same containers."""
+    first = containers("one", 1)[0]
     names = containers("att", n)
+    one_item = [{"container": first, "address": address(206, 0) + "/16"}]
     items = [{"container": name, "address": address(201, i) + "/16"} for i, name in enumerate(names)]
-    return playbook([attach_task("nlbr1", items)]), one
+    ones, runs = [], []
+    for dummy in range(repeats):
+        settle()
+        ones.append(playbook([attach_task("nlbr4", one_item)]))
+        settle()
+        runs.append(playbook([attach_task("nlbr1", items)]))
+        playbook([attach_task("nlbr4", [dict(i, state="absent") for i in one_item]),
+                  attach_task("nlbr1", [dict(i, state="absent") for i in items])])
+    return statistics.median(runs), statistics.median(ones)
 
 
 def way_loop(n):
     names = containers("loop", n)
+    settle()
     items = [{"container": name, "address": address(202, i) + "/16"} for i, name in enumerate(names)]
     return playbook([{"encompass.netlab.veth_attach": {"bridge": "nlbr2", "create_bridge": True,
                                                        "container": "{{ item.container }}", "address": "{{ item.address }}"},
@@ -96,6 +136,7 @@ def way_loop(n):
 
 def way_pipework_shell(n):
     names = containers("pw", n)
+    settle()
     sh("ip", "link", "add", "nlbr3", "type", "bridge")
     sh("ip", "link", "set", "nlbr3", "up")
     script = []
@@ -115,6 +156,7 @@ def way_pipework_shell(n):
 def way_docker_connect(n):
     names = containers("dc", n)
     sh("docker", "network", "create", "--subnet", "10.204.0.0/16", TAG)
+    settle()
     start = time.monotonic()
     for i, name in enumerate(names):
         sh("docker", "network", "connect", "--ip", address(204, i), TAG, name)
@@ -127,6 +169,7 @@ def profile(n=50):
     import pstats  # pylint: disable=import-outside-toplevel
 
     names = containers("prof", n)
+    settle()
     items = [{"container": name, "address": address(205, i) + "/16"} for i, name in enumerate(names)]
     with tempfile.TemporaryDirectory() as tmp:
         args = Path(tmp) / "args.json"
