@@ -207,6 +207,10 @@ requirements:
   - pyroute2
   - ovs (python-ovs), for Open vSwitch bridges
   - docker (the Docker SDK for Python), for O(container)
+notes:
+  - One task can wire hundreds of containers. The module keeps a netlink socket open per network namespace for the
+    whole run, and a probe socket per new address while it probes; it raises its own soft limit of open files to
+    the hard limit for that (systemd gives a login session a soft limit of 1024).
 seealso:
   - module: encompass.netlab.docker_link_env
 """
