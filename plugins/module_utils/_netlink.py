@@ -98,12 +98,13 @@ def _open(netns):
 def raise_open_files_limit():
     """Raise this process's soft limit of open files to its hard limit. A session holds four descriptors per
     namespace (pyroute2's socket, event loop and its wake-up pair), and a probe socket per new address: a few hundred
-    containers pass 1024, the soft limit systemd gives a login session. Nothing here uses select()."""
+    containers pass 1024, the soft limit systemd gives a login session. Descriptors above 1024 are safe: the module
+    waits on them with poll() (_netns_jobs) and pyroute2's event loop, never select(). Best effort: where the limit
+    cannot be raised, the run goes on with the one it has."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != hard:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 @contextlib.contextmanager

@@ -280,17 +280,17 @@ def test_netns_and_pid_targets(module):
 
 
 def test_hundreds_of_namespaces_under_a_login_sessions_open_files_limit(module):
-    """260 network namespaces in one task, the module started with 1024 open files as its soft limit (what systemd
+    """600 network namespaces in one task, the module started with 1024 open files as its soft limit (what systemd
     gives a login session): the run holds a netlink session per namespace and a probe socket per new address, well
     over 1024 descriptors and above select()'s limit. Every namespace is wired, and the rerun changes nothing."""
     count, prefix, bridge = 600, "vm" + TAG[:4], "brvm" + TAG[:4]
     names = ["%s-%d" % (prefix, i) for i in range(count)]
-    sh("sh", "-c", "for ns in %s; do ip netns add $ns; done" % " ".join(names))
     wrapper = "/usr/local/bin/python3-nofile-%s" % TAG
-    sh("sh", "-c", "printf '#!/bin/sh\\nexec prlimit --nofile=1024: /usr/bin/python3 \"$@\"\\n' > %s && chmod +x %s" % (wrapper, wrapper))
-    assert sh(wrapper, "-c", "import resource; print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])").stdout.strip() == "1024"
     low_limit = {"ansible_python_interpreter": wrapper}
     try:
+        sh("sh", "-c", "for ns in %s; do ip netns add $ns; done" % " ".join(names))
+        sh("sh", "-c", "printf '#!/bin/sh\\nexec prlimit --nofile=1024: /usr/bin/python3 \"$@\"\\n' > %s && chmod +x %s" % (wrapper, wrapper))
+        assert sh(wrapper, "-c", "import resource; print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])").stdout.strip() == "1024"
         items = [{"netns": ns, "ifname": "net0", "address": "10.77.%d.%d/16" % (i // 200, i % 200 + 10)} for i, ns in enumerate(names)]
         args = {"bridge": bridge, "create_bridge": True, "attachments": items}
         made = module(MODULE, args, task_vars=low_limit)
