@@ -70,8 +70,16 @@ def test_test_plugin_docs(installed, name):
 
 @pytest.mark.parametrize("name", ROLES)
 def test_role_argument_specs(installed, name):
+    """ansible-doc shows every entry point of the installed role's spec: main where the role has tasks/main.yml,
+    the phases it has for a mode role (which has no main)."""
+    import yaml  # pylint: disable=import-outside-toplevel
+    role = installed[1] / "ansible_collections" / "encompass" / "netlab" / "roles" / name
+    entry_points = list(yaml.safe_load((role / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))["argument_specs"])
+    assert ("main" in entry_points) == (role / "tasks" / "main.yml").is_file(), entry_points
     proc = doc(installed, "-t", "role", "encompass.netlab.%s" % name)
-    assert proc.returncode == 0 and re.search(r"ENTRY POINT: \*?main\b", proc.stdout), proc.stderr + proc.stdout
+    assert proc.returncode == 0, proc.stderr
+    for entry_point in entry_points:
+        assert re.search(r"ENTRY POINT: \*?%s\b" % entry_point, proc.stdout), entry_point + "\n" + proc.stdout
 
 
 # Where YAML refers to another collection's content: a module or include key, a role, a filter or test, a connection.
