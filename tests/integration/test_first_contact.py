@@ -323,5 +323,11 @@ def test_teardown(tier):
     assert rc == 0, failure(tasks, proc)
     for name, server in tier.servers.items():
         assert server.sh("docker ps -aq").stdout.strip() == "", name
+        # The servers were last wired in ovn mode: under systemd its daemons are stopped and their units disabled (a
+        # teardown that stopped them with ovn-ctl left ovn-host and ovn-central enabled, to come back at boot).
+        units = {unit: server.sh("systemctl is-enabled %s; systemctl is-active %s" % (unit, unit), check=False).stdout.split()
+                 for unit in ("ovn-host", "ovn-central")}
+        assert not any({"enabled", "active"} & set(states) for states in units.values()), (name, units)
+        assert server.sh("pgrep -x -l 'ovn-controller|ovn-northd'", check=False).stdout == "", name
     rc, stats, tasks, seconds, proc = tier.play("teardown")
     assert rc == 0 and sum(s["changed"] for s in stats.values()) == 0, changed_tasks(tasks)
