@@ -25,11 +25,20 @@ def _ipv4(addresses):
     return out
 
 
-def _container_addresses(read, name):
-    """Every IPv4 address of the container name in a netlab_info read (None: the read has no such running container)."""
+def _container_addresses(read, name, segment=None):
+    """Every IPv4 address of the container name in a netlab_info read (None: the read has no such running container).
+
+    segment: the mode's planned addresses ({interface, addresses: {container name: CIDR}}): a container the plan gives
+    an address on that interface has that address there, whatever the read shows (check mode reads the containers
+    before the run moves them; a real run reads them after, when both agree)."""
+    segment = segment or {}
+    planned = (segment.get("addresses") or {}).get(name)
+    interface = segment.get("interface")
     for container in (read or {}).get("containers") or []:
         if container.get("name") == name and container.get("state") == "running":
-            return _ipv4([a for iface in container.get("interfaces") or [] for a in iface.get("addresses") or []])
+            addresses = [a for iface in container.get("interfaces") or [] if not planned or iface.get("name") != interface
+                         for a in iface.get("addresses") or []]
+            return _ipv4(addresses + ([planned] if planned else []))
     return None
 
 
@@ -81,13 +90,14 @@ def _check(services, placement, containers):
                                          % (name, known, ", ".join(sorted(containers))))
 
 
-def policy_rules(services, host, reads, placement, containers, published=None):
+def policy_rules(services, host, reads, placement, containers, published=None, segment=None):
     """The rules of encompass.netlab.stack_policy for host.
 
     services: {service: {ports: [int], sources: [service]}}, the services that only their sources may reach;
     reads: {inventory host: netlab_info result} of the hosts in the play (a host left out by --limit has none);
     placement: {service: inventory host}; containers: {service: container name};
-    published: {service: ["[ADDRESS:]HOSTPORT:CONTAINERPORT", ...]}, the ports published on the service's host.
+    published: {service: ["[ADDRESS:]HOSTPORT:CONTAINERPORT", ...]}, the ports published on the service's host;
+    segment: stack_wiring.segment, whose planned addresses stand for what the reads show on its interface.
 
     A service that runs on host gets its container's addresses (every interface) and the host addresses its ports are
     published on as endpoints; its sources are the addresses of the source services' containers, wherever they run.
@@ -101,7 +111,7 @@ def policy_rules(services, host, reads, placement, containers, published=None):
         service = services[name]
         endpoints = []
         if placement[name] == host:
-            addresses = _container_addresses(reads.get(host), containers[name]) or []
+            addresses = _container_addresses(reads.get(host), containers[name], segment) or []
             for port in service["ports"]:
                 endpoints += [{"address": a, "port": port} for a in addresses]
             for spec in published.get(name) or []:
@@ -115,7 +125,7 @@ def policy_rules(services, host, reads, placement, containers, published=None):
             if placement[source] not in reads:
                 sources = None
                 break
-            found = _container_addresses(reads[placement[source]], containers[source]) or []
+            found = _container_addresses(reads[placement[source]], containers[source], segment) or []
             sources += [a for a in found if a not in sources]
         unique = []
         for endpoint in endpoints:

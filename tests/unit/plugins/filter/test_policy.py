@@ -41,6 +41,26 @@ def test_pipework_every_address_of_a_container_is_an_endpoint_and_tomcats_every_
     assert endpoints(rules["elasticsearch"]) == [("172.17.0.3", 9200), ("172.17.0.3", 9300)]
 
 
+def test_the_planned_addresses_stand_for_what_the_segments_interface_shows():
+    """Check mode reads the containers before the run moves their static addresses (eth1) to another subnet: the rules
+    follow the plan, as the real run's read will; eth0 (Docker's) is kept, and a container the plan has no address
+    for keeps what it has."""
+    h1 = read(container("MongoDB", "172.17.0.2/16", "10.77.0.10/24"), container("ElasticSearch", "172.17.0.3/16"),
+              container("Tomcat", "172.17.0.4/16", "10.77.0.12/24"))
+    segment = {"interface": "eth1", "addresses": {"MongoDB": "10.78.0.10/24", "ElasticSearch": "10.78.0.11/24",
+                                                  "Tomcat": "10.78.0.12/24"}}
+    rules = {r["name"]: r for r in policy_rules(SERVICES, "h1", {"h1": h1}, ONE_HOST, CONTAINERS, None, segment)}
+    assert endpoints(rules["mongodb"]) == [("10.78.0.10", 27017), ("10.78.0.10", 27018),
+                                           ("172.17.0.2", 27017), ("172.17.0.2", 27018)]
+    # ElasticSearch has no eth1 yet (the attach phase adds it): the planned address joins the one it has.
+    assert endpoints(rules["elasticsearch"]) == [("10.78.0.11", 9200), ("10.78.0.11", 9300),
+                                                 ("172.17.0.3", 9200), ("172.17.0.3", 9300)]
+    assert rules["mongodb"]["sources"] == ["172.17.0.4", "10.78.0.12"]
+    # Without a plan for a container (a mode whose addresses Docker gives), the read is the truth.
+    unplanned = policy_rules(SERVICES, "h1", {"h1": h1}, ONE_HOST, CONTAINERS, None, {"interface": "eth0", "addresses": {}})
+    assert unplanned == policy_rules(SERVICES, "h1", {"h1": h1}, ONE_HOST, CONTAINERS)
+
+
 def test_portmap_a_port_published_on_an_address_and_one_on_every_address():
     h1 = read(container("MongoDB", "172.17.0.2/16"), container("ElasticSearch", "172.17.0.3/16"),
               container("Tomcat", "172.17.0.4/16"))
