@@ -44,7 +44,7 @@ _raw:
   description:
     - The mode names (the role names without C(net_)).
     - With O(phases=true), one dictionary per mode, with keys C(mode) (the name) and C(phases) (the phases its role
-      has, in the order C(plan), C(segment), C(wire), C(attach), C(teardown)).
+      has, in the order C(plan), C(prune), C(segment), C(wire), C(attach), C(teardown)).
   type: list
   elements: raw
   sample: [link, multihost, pipework, portmap]
@@ -58,7 +58,7 @@ ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abs
 
 
 # The mode contract's phases (docs/modes.md), in the order the playbooks run them; plan is the one every mode has.
-PHASES = ("plan", "segment", "wire", "attach", "teardown")
+PHASES = ("plan", "prune", "segment", "wire", "attach", "teardown")
 
 
 def net_modes(roles=ROLES):

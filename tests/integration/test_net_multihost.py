@@ -119,3 +119,30 @@ def test_switching_to_pipework_without_host_docker_bip(lab):
     again = run_playbook("site.yml", "-i", str(lab.inventory_path), extra_vars={"net_mode": "pipework"})
     assert again.rc == 0 and again.changed == 0, again.changed_tasks()
     assert run_playbook("teardown.yml", "-i", str(lab.inventory_path)).rc == 0
+
+
+def ovs_bridges(lab, host):
+    return sorted(lab.exec(host, "ovs-vsctl", "list-br").stdout.split())
+
+
+def test_a_renamed_bridge_leaves_nothing_of_the_old_one(lab):
+    """The segment made with the OVS bridge br0, then with net_multihost_bridge renamed: the run removes br0 and its
+    tunnels before it makes the new bridge (the host's record names br0), check mode predicts the same changes, and
+    teardown.yml without the new name removes the new bridge (before, br0 and its tunnels stayed)."""
+    inventory = str(lab.inventory_path)
+    first = run_playbook("segment.yml", "-i", inventory, extra_vars={"net_mode": "multihost"})
+    assert first.rc == 0, json.dumps(first.first_failure(), indent=1)[:4000]
+    renamed = {"net_mode": "multihost", "net_multihost_bridge": "br-renamed"}
+    predicted = run_playbook("segment.yml", "-i", inventory, check=True, extra_vars=renamed)
+    moved = run_playbook("segment.yml", "-i", inventory, extra_vars=renamed)
+    assert moved.rc == 0, json.dumps(moved.first_failure(), indent=1)[:4000]
+    assert predicted.rc == 0, json.dumps(predicted.first_failure(), indent=1)[:4000]
+    assert predicted.changed_tasks() == moved.changed_tasks()
+    for host in lab.hosts:
+        # (br-phy is the lab's underlay on OVS's userspace datapath: docs/lab.md.)
+        assert "br0" not in ovs_bridges(lab, host) and "br-renamed" in ovs_bridges(lab, host)
+        assert len(tunnels(lab, host)) == 1
+    assert run_playbook("segment.yml", "-i", inventory, extra_vars=renamed).changed == 0
+    assert run_playbook("teardown.yml", "-i", inventory).rc == 0
+    for host in lab.hosts:
+        assert "br-renamed" not in ovs_bridges(lab, host) and tunnels(lab, host) == {}

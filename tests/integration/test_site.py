@@ -175,6 +175,53 @@ def test_image_names_without_a_tag_change_nothing():
     assert snapshot() == before
 
 
+def attachments():
+    """The host ends veth_attach made (its alias marks them), with the bridge each is on."""
+    links = json.loads(TARGET.sh("ip", "-j", "link").stdout)
+    return sorted((l["ifname"], l.get("master")) for l in links if "veth_attach" in (l.get("ifalias") or ""))
+
+
+def test_a_run_under_new_names_removes_what_the_old_names_made():
+    """The containers renamed and their addresses moved to another bridge and subnet between two runs: the run
+    removes the old containers and their interfaces first (before, the old containers kept their addresses and the
+    duplicate address check failed the run), check mode predicts the same changes, and teardown.yml without the new
+    names still removes them (it reads the host's record, not today's variables)."""
+    renamed = {"stack_mongodb_container": "db2", "stack_elasticsearch_container": "es2", "stack_tomcat_container": "web2",
+               "net_pipework_bridge": "br-renamed", "net_pipework_create_bridge": True,
+               "net_pipework_addresses": {"mongodb": "10.77.0.10/24", "elasticsearch": "10.77.0.11/24",
+                                          "tomcat": "10.77.0.12/24"}}
+    try:
+        predicted = site("pipework", extra=renamed, check=True)
+        assert predicted.rc == 0, predicted.stdout[-4000:]
+        moved = site("pipework", extra=renamed)
+        assert moved.rc == 0 and verified(moved), moved.stdout[-4000:]
+        # Check mode predicts every change; where it waits for the new containers (setenv.sh, the policy) a note
+        # ("In check mode ...") stands for the task that makes the change.
+        assert predicted.changed == moved.changed
+        assert set(n for n in predicted.changed_tasks() if not n.startswith("In check mode")) <= set(moved.changed_tasks())
+        assert "Remove the stack's containers the host's record names and this run does not (renamed)" in moved.changed_tasks()
+        assert all(inspect(name) is None for name in CONTAINERS)
+        assert len(attachments()) == 3 and {bridge for dummy, bridge in attachments()} == {"br-renamed"}
+        assert json.loads(read("/etc/encompass-netlab/made.json")) == {
+            "containers": {"mongodb": "db2", "elasticsearch": "es2", "tomcat": "web2"},
+            "wiring": {"bridge": "br-renamed", "ifname": "eth1"}}
+        assert site("pipework", extra=renamed).changed == 0
+        # Back to the default names: the renamed stack goes the same way.
+        back = site("pipework")
+        assert back.rc == 0 and verified(back), back.stdout[-4000:]
+        assert all(inspect(name) is None for name in ("db2", "es2", "web2"))
+        assert {bridge for dummy, bridge in attachments()} == {"docker0"}
+        # Renamed again, then torn down with today's (default) names: the record names the stack to remove.
+        assert site("pipework", extra=renamed).rc == 0
+        assert TARGET.playbook("teardown.yml").rc == 0
+        assert all(inspect(name) is None for name in CONTAINERS + ("db2", "es2", "web2"))
+        assert attachments() == [] and read("/etc/encompass-netlab/made.json") is None
+    finally:
+        TARGET.sh("ip", "link", "del", "br-renamed", check=False)  # veth_attach made it; nothing removes a bridge
+        restored = site("pipework")
+        assert restored.rc == 0 and verified(restored), restored.stdout[-4000:]
+
+
 def policy_tables():
     listed = json.loads(TARGET.sh("nft", "-j", "list", "tables").stdout)["nftables"]
     return sorted("%s %s" % (t["table"]["family"], t["table"]["name"]) for t in listed if "table" in t
