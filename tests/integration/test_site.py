@@ -182,10 +182,10 @@ def attachments():
 
 
 def test_a_run_under_new_names_removes_what_the_old_names_made():
-    """The containers renamed and their addresses moved to another bridge and subnet between two runs: the run
-    removes the old containers and their interfaces first (before, the old containers kept their addresses and the
-    duplicate address check failed the run), check mode predicts the same changes, and teardown.yml without the new
-    names still removes them (it reads the host's record, not today's variables)."""
+    """The containers renamed and their addresses moved to a bridge the mode creates, in another subnet, between two
+    runs: the run removes the old containers and their interfaces first (before, the old containers kept their
+    addresses and the duplicate address check failed the run), check mode predicts the same changes, and teardown.yml
+    without the new names still removes them and the bridge (it reads the host's record, not today's variables)."""
     renamed = {"stack_mongodb_container": "db2", "stack_elasticsearch_container": "es2", "stack_tomcat_container": "web2",
                "net_pipework_bridge": "br-renamed", "net_pipework_create_bridge": True,
                "net_pipework_addresses": {"mongodb": "10.77.0.10/24", "elasticsearch": "10.77.0.11/24",
@@ -204,20 +204,23 @@ def test_a_run_under_new_names_removes_what_the_old_names_made():
         assert len(attachments()) == 3 and {bridge for dummy, bridge in attachments()} == {"br-renamed"}
         assert json.loads(read("/etc/encompass-netlab/made.json")) == {
             "containers": {"mongodb": "db2", "elasticsearch": "es2", "tomcat": "web2"},
-            "wiring": {"bridge": "br-renamed", "ifname": "eth1"}}
+            "wiring": {"bridge": "br-renamed", "ifname": "eth1", "created_bridge": True}}
         assert site("pipework", extra=renamed).changed == 0
         # Back to the default names: the renamed stack goes the same way.
         back = site("pipework")
         assert back.rc == 0 and verified(back), back.stdout[-4000:]
         assert all(inspect(name) is None for name in ("db2", "es2", "web2"))
         assert {bridge for dummy, bridge in attachments()} == {"docker0"}
+        # The mode created br-renamed (net_pipework_create_bridge; it did not exist): it goes with the old names.
+        assert TARGET.sh("ip", "link", "show", "br-renamed", check=False).returncode != 0
         # Renamed again, then torn down with today's (default) names: the record names the stack to remove.
         assert site("pipework", extra=renamed).rc == 0
         assert TARGET.playbook("teardown.yml").rc == 0
         assert all(inspect(name) is None for name in CONTAINERS + ("db2", "es2", "web2"))
         assert attachments() == [] and read("/etc/encompass-netlab/made.json") is None
+        assert TARGET.sh("ip", "link", "show", "br-renamed", check=False).returncode != 0
     finally:
-        TARGET.sh("ip", "link", "del", "br-renamed", check=False)  # veth_attach made it; nothing removes a bridge
+        TARGET.sh("ip", "link", "del", "br-renamed", check=False)  # left only by a failed assertion above
         restored = site("pipework")
         assert restored.rc == 0 and verified(restored), restored.stdout[-4000:]
 
