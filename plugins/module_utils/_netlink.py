@@ -54,6 +54,10 @@ def require():
 CLONE_NEWNET = 0x40000000
 NETLINK_ROUTE = 0
 _SESSION = None  # inside session(): namespace path (None for the host) -> open IPRoute
+# Inside session(): the interface indexes looked up on each open socket (id of the IPRoute -> name -> index), so that
+# the several changes a run makes to one interface look its name up once. Any removal, rename or move of an
+# interface forgets them all (removing a veth end removes its peer in another namespace too).
+_INDEXES = {}
 
 
 def enter_netns(netns):
@@ -120,6 +124,7 @@ def session():
         yield
     finally:
         sockets, _SESSION = _SESSION, None
+        _INDEXES.clear()
         for ipr in sockets.values():
             with contextlib.suppress(Exception):
                 ipr.close()
@@ -144,10 +149,20 @@ def _request(what, netns=None):
 
 
 def _index(ipr, name, where=""):
+    known = _INDEXES.get(id(ipr), {}) if _SESSION is not None else {}
+    if name in known:
+        return known[name]
     found = ipr.link_lookup(ifname=name)
     if not found:
         raise NetlinkFailure("interface %s does not exist%s" % (name, where))
+    if _SESSION is not None:
+        _INDEXES.setdefault(id(ipr), {})[name] = found[0]
     return found[0]
+
+
+def _forget_indexes():
+    """An interface was removed, renamed or moved: the indexes looked up so far may name another one now."""
+    _INDEXES.clear()
 
 
 # Reading (sysfs where it answers for the host, netlink otherwise).
@@ -270,6 +285,10 @@ def set_link(name, netns=None, **attributes):
     what = "cannot set %s of %s" % (", ".join("%s=%s" % item for item in sorted(attributes.items())), name)
     with _request(what, netns) as ipr:
         ipr.link("set", index=_index(ipr, name), **attributes)
+        if "net_ns_fd" in attributes:
+            _forget_indexes()
+        elif "ifname" in attributes:  # a rename changes names in this namespace only
+            _INDEXES.pop(id(ipr), None)
 
 
 def set_mtu(name, mtu, netns=None):
@@ -283,9 +302,8 @@ def set_up(name, netns=None):
 def set_master(name, master):
     """Enslave name to master and bring name up."""
     with _request("cannot attach %s to %s" % (name, master)) as ipr:
-        index = _index(ipr, name)
-        ipr.link("set", index=index, master=_index(ipr, master))
-        ipr.link("set", index=index, state="up")
+        # One request: the kernel enslaves the device, then brings it up.
+        ipr.link("set", index=_index(ipr, name), master=_index(ipr, master), state="up")
 
 
 def delete_link(name, netns=None):
@@ -294,6 +312,7 @@ def delete_link(name, netns=None):
         index = ipr.link_lookup(ifname=name)
         if index:
             ipr.link("del", index=index[0])
+            _forget_indexes()
 
 
 def create_bridge(name):
@@ -316,6 +335,7 @@ def create_macvlan(name, parent, netns):
         ipr.link("add", ifname=name, kind="macvlan", link=_index(ipr, parent, " (the macvlan parent)"),
                  macvlan_mode="bridge")
         ipr.link("set", index=_index(ipr, name), net_ns_fd=netns)
+        _forget_indexes()
 
 
 def bridge_ports(name):

@@ -623,7 +623,8 @@ class Attachments(Target):
             stale = netlink.link_alias(att["host_ifname"])
             if stale is not None and stale != mark:
                 raise InputError("host interface %s exists and was not made by this module" % att["host_ifname"])
-            netlink.delete_link(att["host_ifname"])  # a leftover of an earlier run for this very target
+            if stale is not None:
+                netlink.delete_link(att["host_ifname"])  # a leftover of an earlier run for this very target
             netlink.create_veth(att["host_ifname"], tmp, att["netns_path"], alias=mark)
         else:
             netlink.create_macvlan(tmp, att["parent"], att["netns_path"])
