@@ -55,8 +55,8 @@ CLONE_NEWNET = 0x40000000
 NETLINK_ROUTE = 0
 _SESSION = None  # inside session(): namespace path (None for the host) -> open IPRoute
 # Inside session(): the interface indexes looked up on each open socket (id of the IPRoute -> name -> index), so that
-# the several changes a run makes to one interface look its name up once. Any removal, rename or move of an
-# interface forgets them all (removing a veth end removes its peer in another namespace too).
+# the several changes a run makes to one interface look its name up once. A removal or a move forgets them all
+# (removing a veth end removes its peer in another namespace too); a rename forgets its own namespace's.
 _INDEXES = {}
 
 
@@ -149,7 +149,7 @@ def _request(what, netns=None):
 
 
 def _index(ipr, name, where=""):
-    known = _INDEXES.get(id(ipr), {}) if _SESSION is not None else {}
+    known = _INDEXES.get(id(ipr), {})  # empty outside session(): only a session fills it
     if name in known:
         return known[name]
     found = ipr.link_lookup(ifname=name)
@@ -160,9 +160,13 @@ def _index(ipr, name, where=""):
     return found[0]
 
 
-def _forget_indexes():
-    """An interface was removed, renamed or moved: the indexes looked up so far may name another one now."""
-    _INDEXES.clear()
+def _forget_indexes(ipr=None):
+    """An interface was removed or moved (every namespace's indexes go), or renamed on ipr (that namespace's go): the
+    indexes looked up so far may name another interface now."""
+    if ipr is None:
+        _INDEXES.clear()
+    else:
+        _INDEXES.pop(id(ipr), None)
 
 
 # Reading (sysfs where it answers for the host, netlink otherwise).
@@ -287,8 +291,8 @@ def set_link(name, netns=None, **attributes):
         ipr.link("set", index=_index(ipr, name), **attributes)
         if "net_ns_fd" in attributes:
             _forget_indexes()
-        elif "ifname" in attributes:  # a rename changes names in this namespace only
-            _INDEXES.pop(id(ipr), None)
+        elif "ifname" in attributes:
+            _forget_indexes(ipr)
 
 
 def set_mtu(name, mtu, netns=None):
@@ -302,7 +306,7 @@ def set_up(name, netns=None):
 def set_master(name, master):
     """Enslave name to master and bring name up."""
     with _request("cannot attach %s to %s" % (name, master)) as ipr:
-        # One request: the kernel enslaves the device, then brings it up.
+        # One request for both.
         ipr.link("set", index=_index(ipr, name), master=_index(ipr, master), state="up")
 
 
