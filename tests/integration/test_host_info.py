@@ -41,3 +41,14 @@ def test_one_read_says_what_the_host_says(target):
 def test_a_file_it_cannot_read_is_named(target):
     result = target.module(MODULE, dict(files=["/etc"]))
     assert result.get("failed") and "host_info: cannot read /etc: Is a directory; name a file there" == result["msg"], result
+
+
+def test_the_lab_hosts_compile_a_modules_sources_once(target):
+    """The test hosts' bytecode cache (role dind_host_image, docs/lab.md) is what their modules import through: a
+    module run leaves its compiled sources there, and a second run of it adds nothing."""
+    listing = "ls /var/cache/netlab-zipimport 2>/dev/null | sort"
+    target.module(MODULE, dict(files=["/tmp/netlab-absent"]))
+    first = target.sh("sh", "-c", listing).stdout.split()
+    assert len(first) > 10, first
+    target.module(MODULE, dict(files=["/tmp/netlab-absent"]))
+    assert target.sh("sh", "-c", listing).stdout.split() == first

@@ -65,6 +65,16 @@ def test_the_other_platforms_images():
             "missing docker", "missing dockerd", "missing ovs-vsctl", "missing debootstrap"], out
     assert inspect("encompass/netlab-host-systemd:bookworm")["Config"]["Entrypoint"][-1] == "/usr/local/sbin/netlab-host-init"
     assert "systemd" in run_in("encompass/netlab-host-systemd:bookworm", "sh", "-c", "readlink -f /sbin/init")
+    # The servers stand for users' machines: Python's own zipimport, no bytecode cache (the test hosts have one).
+    for image in ("encompass/netlab-server:bookworm", "encompass/netlab-server:trixie"):
+        assert compiler(image) == "zipimport", image
+    for image in (HOST, "encompass/netlab-host-systemd:bookworm"):
+        assert compiler(image) == "netlab_zipimport_cache", image
+
+
+def compiler(image):
+    """The module whose function zipimport compiles sources with, in image's python3."""
+    return run_in(image, "python3", "-c", "import zipimport; print(zipimport._compile_source.__module__)").strip()
 
 
 def test_host_image_starts_with_its_entry_point():

@@ -13,6 +13,13 @@ RUN for unit in docker.service docker.socket containerd.service openvswitch-swit
         getty@tty1.service console-getty.service 2>/dev/null || true
 COPY netlab-host-init /usr/local/sbin/netlab-host-init
 RUN chmod 0755 /usr/local/sbin/netlab-host-init
+# A bytecode cache for the modules Ansible runs here (netlab_zipimport_cache.py), unless BYTECODE_CACHE is false.
+ARG BYTECODE_CACHE=false
+COPY netlab_zipimport_cache.py /usr/local/share/netlab/netlab_zipimport_cache.py
+RUN if [ "$BYTECODE_CACHE" = true ]; then \
+        ln -s /usr/local/share/netlab/netlab_zipimport_cache.py /usr/lib/python3/dist-packages/netlab_zipimport_cache.py \
+        && echo "import netlab_zipimport_cache" > /usr/lib/python3/dist-packages/netlab_zipimport_cache.pth; \
+    else rm -r /usr/local/share/netlab; fi
 ENV container=docker
 STOPSIGNAL SIGRTMIN+3
 ENTRYPOINT ["/usr/local/sbin/netlab-host-init"]
