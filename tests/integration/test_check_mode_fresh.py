@@ -84,9 +84,8 @@ def test_check_mode_on_fresh_hosts(lab):
 def test_check_mode_with_the_daemons_running_but_no_stack(lab):
     ready = run_playbook("host.yml", "-i", str(inventory(lab, list(lab.hosts))))
     assert ready.rc == 0, ready.stdout[-3000:]
-    for image in ("encompass/netlab-base:bookworm", "encompass/elastic_search:latest", "encompass/mongodb:latest",
-                  "encompass/tomcat7:latest"):
-        lab.load_image(image)
+    lab.load_image("encompass/netlab-base:bookworm", "encompass/elastic_search:latest", "encompass/mongodb:latest",
+                   "encompass/tomcat7:latest")
     before = footprint(lab)
     for mode, result in check_every_mode(lab).items():
         assert result.rc == 0, (mode, result.first_failure(), result.stdout[-3000:])

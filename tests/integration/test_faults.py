@@ -36,8 +36,7 @@ def fixture_lab(tmp_path_factory):
         lab.single = lab.inventory(lab.tmp / "single.json", {}, only=lab.names[:1])
         ready = run_playbook("host.yml", "-i", str(lab.inventory_path))
         assert ready.rc == 0, ready.stdout[-3000:]
-        for image in IMAGES:
-            lab.load_image(image)
+        lab.load_image(*IMAGES)
         yield lab
     finally:
         lab.down()

@@ -103,8 +103,7 @@ def test_switching_to_pipework_without_host_docker_bip(lab):
     bridge as the daemon made it - checked again once it runs - so the first run wires what the second accepts. (It
     failed before: pipework's plan checked its default 172.17.200.x against the running docker0 of multihost. Molecule
     sets host_docker_bip everywhere, which hid it.)"""
-    for image in ("encompass/elastic_search:latest", "encompass/mongodb:latest", "encompass/tomcat7:latest"):
-        lab.load_image(image)
+    lab.load_image("encompass/elastic_search:latest", "encompass/mongodb:latest", "encompass/tomcat7:latest")
     for host in lab.hosts:
         lab.exec(host, "docker", "rm", "-f", "ca", "cb", check=False)
     first = run_playbook("site.yml", "-i", str(lab.inventory_path), extra_vars={"net_mode": "pipework"})
