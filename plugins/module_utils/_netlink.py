@@ -480,6 +480,23 @@ def fdb_peer(name, peer, add=True):
 
 # Reading everything at once (the topology report).
 
+def routes(netns=None):
+    """Every route of the host (or inside netns) outside the kernel's local table, as sorted tuples: family, table,
+    destination (CIDR), gateway, the interface's index, metric, scope and protocol."""
+    with _request("cannot list the routes%s" % (" in %s" % netns if netns else ""), netns) as ipr:
+        found = []
+        for family, default in ((socket.AF_INET, "0.0.0.0/0"), (socket.AF_INET6, "::/0")):
+            for msg in ipr.get_routes(family=family):
+                table = msg.get_attr("RTA_TABLE") or msg["table"]
+                if table == 255:  # the local table follows the addresses, which are read already
+                    continue
+                dst = msg.get_attr("RTA_DST")
+                dst = "%s/%d" % (dst, msg["dst_len"]) if dst else default
+                found.append((int(family), table, str(ipaddress.ip_network(dst, strict=False)), msg.get_attr("RTA_GATEWAY") or "",
+                              msg.get_attr("RTA_OIF") or 0, msg.get_attr("RTA_PRIORITY") or 0, msg["scope"], msg["proto"]))
+        return sorted(found)
+
+
 def dump(netns=None):
     """Every interface of the host (or inside netns) with one link dump and one address dump: index, name,
     kind, alias, MAC, MTU, up, addresses (CIDR, no link-local IPv6), master (index or None), link (the

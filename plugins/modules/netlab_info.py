@@ -51,6 +51,25 @@ options:
     description: Seconds to wait for each OVSDB server that is read.
     type: int
     default: 10
+  fingerprint:
+    description:
+      - Also return RV(fingerprint), digests of everything on the host a run of this collection manages or depends
+        on, so that a later read tells whether anything changed since (site.yml compares them to skip a run on a host
+        that is as the last run left it).
+      - Besides the wiring this module returns, it covers the containers' IDs, configurations and start times, the
+        images, the routes on the host and inside the containers, which daemons run (process IDs and start times,
+        so a restart counts as a change), the host's boot, the rest of the Open vSwitch and OVN configuration
+        (bridge, port and interface settings, ACLs, connections), the nftables ruleset (without counters) and the
+        files and folders in O(fingerprint_paths).
+    type: bool
+    default: false
+  fingerprint_paths:
+    description:
+      - Files and folders (read recursively; symbolic links are not followed) whose contents RV(fingerprint) covers.
+        One that does not exist counts as absent.
+    type: list
+    elements: path
+    default: []
 requirements:
   - pyroute2
   - ovs (python-ovs), where Open vSwitch or OVN is read
@@ -143,6 +162,16 @@ ovn:
         subnet: 192.168.240.0/16
         ports: [{name: MongoDB, addresses: ["0a:58:c0:a8:f0:0b 192.168.240.11"], up: true, chassis: docker1}]
     chassis: [{name: docker1, hostname: docker1, encaps: [geneve 10.99.0.11]}]
+fingerprint:
+  description:
+    - With O(fingerprint), the SHA-256 digest of each part read (C(parts)) and of them all (C(digest)). Two reads
+      give the same digests only when nothing they cover changed in between.
+  returned: when O(fingerprint) is true
+  type: dict
+  sample:
+    digest: 6c1f0d9e1b6f4a3c8e2d7b5a9f0e1c2d3b4a5968778695a4b3c2d1e0f9a8b7c6
+    parts: {wiring: 0f4e..., containers: 9a1b..., images: 3c2d..., routes: 7e6f..., processes: 5d4c..., ovsdb: 1a2b...,
+            ovn: 8b7c..., nftables: 2c3d..., files: 4e5f..., boot: 6a7b...}
 notes:
   description: What could not be read and why (a daemon that does not run on this host).
   returned: always
@@ -151,6 +180,8 @@ notes:
   sample: ["Open vSwitch does not run here (no /var/run/openvswitch/db.sock)"]
 """
 
+import hashlib
+import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -172,7 +203,7 @@ def absent_socket(remote):
     return None
 
 
-def read_ovs(remote, timeout):
+def read_ovs(remote, timeout, extra=None):
     db = _ovsdb.Ovsdb(remote, timeout)
     try:
         root = db.root()
@@ -186,12 +217,25 @@ def read_ovs(remote, timeout):
                 ports.append(dict(name=port.name, tag=single(port.tag), interfaces=interfaces))
             bridges.append(dict(name=bridge.name, datapath_type=bridge.datapath_type or "system", ports=ports))
         ovn = {key: value for key, value in sorted(root.external_ids.items()) if key == "system-id" or key.startswith("ovn-")}
+        if extra is not None:
+            extra["ovsdb"] = dict(
+                other_config=dict(root.other_config), external_ids=dict(root.external_ids),
+                bridges={row.name: dict(other_config=dict(row.other_config), external_ids=dict(row.external_ids),
+                                        rstp_enable=row.rstp_enable, stp_enable=row.stp_enable,
+                                        fail_mode=single(row.fail_mode), protocols=sorted(row.protocols))
+                         for row in db.rows("Bridge")},
+                ports={row.name: dict(other_config=dict(row.other_config), external_ids=dict(row.external_ids),
+                                      trunks=sorted(row.trunks), vlan_mode=single(row.vlan_mode))
+                       for row in db.rows("Port")},
+                interfaces={row.name: dict(other_config=dict(row.other_config), external_ids=dict(row.external_ids),
+                                           mtu_request=single(row.mtu_request), mac=single(row.mac))
+                            for row in db.rows("Interface")})
         return dict(bridges=bridges, ovn=ovn)
     finally:
         db.close()
 
 
-def read_ovn(nb_remote, sb_remote, timeout):
+def read_ovn(nb_remote, sb_remote, timeout, extra=None):
     bound, chassis = {}, []
     if not absent_socket(sb_remote):
         sb = _ovsdb.Ovsdb(sb_remote, timeout, database="OVN_Southbound")
@@ -201,6 +245,14 @@ def read_ovn(nb_remote, sb_remote, timeout):
                 bound[row.logical_port] = where.name if where is not None else None
             chassis = [dict(name=row.name, hostname=row.hostname, encaps=sorted("%s %s" % (e.type, e.ip) for e in row.encaps))
                        for row in sorted(sb.rows("Chassis"), key=lambda row: row.name)]
+            if extra is not None:
+                extra["ovn_sb"] = dict(
+                    connections=sorted(digest(dict(target=row.target, role=row.role, other_config=dict(row.other_config),
+                                                   inactivity_probe=single(row.inactivity_probe),
+                                                   max_backoff=single(row.max_backoff), read_only=row.read_only))
+                                       for row in sb.rows("Connection")),
+                    chassis={row.name: dict(other_config=dict(row.other_config), external_ids=dict(row.external_ids))
+                             for row in sb.rows("Chassis")})
         finally:
             sb.close()
     nb = _ovsdb.Ovsdb(nb_remote, timeout, database="OVN_Northbound")
@@ -210,12 +262,23 @@ def read_ovn(nb_remote, sb_remote, timeout):
             ports = [dict(name=port.name, addresses=sorted(port.addresses), up=single(port.up), chassis=bound.get(port.name))
                      for port in sorted(switch.ports, key=lambda row: row.name)]
             switches.append(dict(name=switch.name, subnet=switch.other_config.get("subnet"), ports=ports))
+        if extra is not None:
+            extra["ovn_nb"] = dict(
+                switches={row.name: dict(other_config=dict(row.other_config), external_ids=dict(row.external_ids),
+                                         acls=sorted(digest(dict(direction=acl.direction, priority=acl.priority,
+                                                                 match=acl.match, action=acl.action, log=acl.log,
+                                                                 external_ids=dict(acl.external_ids)))
+                                                     for acl in row.acls))
+                          for row in nb.rows("Logical_Switch")},
+                ports={row.name: dict(type=row.type, options=dict(row.options), external_ids=dict(row.external_ids),
+                                      port_security=sorted(row.port_security), addresses=sorted(row.addresses))
+                       for row in nb.rows("Logical_Switch_Port")})
         return dict(switches=switches, chassis=chassis)
     finally:
         nb.close()
 
 
-def read_docker(params, wanted):
+def read_docker(params, wanted, extra=None):
     """(the bridge network, [(container, its netns path or None)])."""
     access = _docker.DockerAccess(params)
     try:
@@ -235,8 +298,14 @@ def read_docker(params, wanted):
                 except _docker.NotFound:  # removed since it was listed
                     continue
                 state = info["State"]
+                if extra is not None:
+                    extra.setdefault("containers", {})[name] = dict(
+                        id=info["Id"], started_at=state.get("StartedAt"), image_id=info.get("Image"),
+                        restart_count=info.get("RestartCount"), config=info.get("Config"), host_config=info.get("HostConfig"))
                 found.append((dict(name=name, image=info["Config"]["Image"], state=state["Status"]),
                               "/proc/%d/ns/net" % state["Pid"] if state.get("Running") and state.get("Pid") else None))
+            if extra is not None:
+                extra["images"] = sorted((sorted(image.get("RepoTags") or []), image["Id"]) for image in api.images())
         except _docker.DockerException as exc:
             raise access.failure("reading the containers", exc) from None
         return bridge, found
@@ -254,31 +323,125 @@ def attachment(peer, by_index, ovs_owner):
     return None, None
 
 
-def read_all(params):
+# The daemons whose restart a run repairs (a restart counts as a change in the fingerprint).
+DAEMONS = ("dockerd", "containerd", "ovsdb-server", "ovs-vswitchd", "ovn-controller", "ovn-northd")
+
+
+def digest(data):
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def read_processes():
+    """(name, process ID, start time in clock ticks since boot) of every daemon in DAEMONS that runs."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, encoding="utf-8", errors="replace") as handle:
+                stat = handle.read()
+        except OSError:  # it ended since the listing
+            continue
+        name = stat[stat.find("(") + 1:stat.rfind(")")]
+        if name in DAEMONS:
+            found.append((name, int(entry), int(stat[stat.rfind(")") + 2:].split()[19])))
+    return sorted(found)
+
+
+def read_boot():
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def read_paths(paths):
+    """{path: digest of the file, or {relative name: digest or link target} of a folder, or None when absent}."""
+    def one(path):
+        if os.path.islink(path):
+            return "link:" + os.readlink(path)
+        if os.path.isfile(path):
+            with open(path, "rb") as handle:
+                return hashlib.sha256(handle.read()).hexdigest()
+        return None
+
+    found = {}
+    for path in paths:
+        if os.path.isdir(path) and not os.path.islink(path):
+            entries = {}
+            for folder, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(dirs + files):
+                    full = os.path.join(folder, name)
+                    if os.path.isdir(full) and not os.path.islink(full):
+                        entries[os.path.relpath(full, path) + "/"] = None
+                    else:
+                        entries[os.path.relpath(full, path)] = one(full)
+            found[path] = entries
+        else:
+            found[path] = one(path)
+    return found
+
+
+def strip_counters(value):
+    """nft's JSON without the packet and byte counts that change with every packet."""
+    if isinstance(value, dict):
+        return {key: ("counter" if key == "counter" else strip_counters(item)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [strip_counters(item) for item in value]
+    return value
+
+
+def read_nftables(module):
+    nft = module.get_bin_path("nft")
+    if nft is None:
+        return None
+    rc, out, err = module.run_command([nft, "-j", "list", "ruleset"])
+    if rc != 0:
+        return "nft failed: %s" % err.strip()
+    try:
+        return strip_counters(json.loads(out or "{}"))
+    except ValueError:
+        return "nft answered no JSON"
+
+
+def named_routes(netns, links):
+    """The routes of the host (or inside netns), each interface named instead of numbered."""
+    names = {link["index"]: link["name"] for link in links}
+    return [route[:4] + (names.get(route[4], route[4]),) + route[5:] for route in _netlink.routes(netns)]
+
+
+def read_all(params, module=None):
     notes = []
+    extra = {"routes": {}} if params.get("fingerprint") else None
     host_links = _netlink.dump()
     by_index = {link["index"]: link for link in host_links}
+    if extra is not None:
+        extra["routes"][""] = named_routes(None, host_links)
     ovs = None
     missing = absent_socket(params["ovsdb"])
     if missing:
         notes.append("Open vSwitch does not run here (no %s)" % missing)
     else:
-        ovs = read_ovs(params["ovsdb"], params["ovsdb_timeout"])
+        ovs = read_ovs(params["ovsdb"], params["ovsdb_timeout"], extra)
     ovs_owner = {iface["name"]: bridge["name"] for bridge in (ovs or {}).get("bridges", [])
                  for port in bridge["ports"] for iface in port["interfaces"]}
     ovn = None
     if not absent_socket(params["ovn_nb"]):
-        ovn = read_ovn(params["ovn_nb"], params["ovn_sb"], params["ovsdb_timeout"])
+        ovn = read_ovn(params["ovn_nb"], params["ovn_sb"], params["ovsdb_timeout"], extra)
     docker, containers, peers = None, [], set()
     missing = absent_socket(params["docker_host"].replace("unix://", "unix:"))
     if missing:
         notes.append("Docker does not run here (no %s)" % missing)
     else:
-        docker, found = read_docker(params, set(params["containers"]))
+        docker, found = read_docker(params, set(params["containers"]), extra)
         for container, netns in found:
             container["interfaces"] = []
             try:
                 inside = _netlink.dump(netns) if netns else []
+                if extra is not None and netns:
+                    extra["routes"][container["name"]] = named_routes(netns, inside)
             except NetlinkFailure as exc:  # it stopped since it was inspected
                 notes.append("the interfaces of %s could not be read: %s" % (container["name"], exc))
                 inside = []
@@ -305,8 +468,15 @@ def read_all(params):
     if docker is not None and not docker["gateway"]:
         bridge = next((link for link in host_links if link["name"] == docker["bridge"]), None)
         docker["gateway"] = bridge["addresses"][0].split("/")[0] if bridge and bridge["addresses"] else None
-    return dict(containers=containers, host_interfaces=host_interfaces, linux_bridges=linux_bridges, vxlan=vxlan,
-                docker=docker, ovs=ovs, ovn=ovn, notes=notes)
+    result = dict(containers=containers, host_interfaces=host_interfaces, linux_bridges=linux_bridges, vxlan=vxlan,
+                  docker=docker, ovs=ovs, ovn=ovn, notes=notes)
+    if extra is not None:
+        parts = dict(wiring=result, containers=extra.get("containers"), images=extra.get("images"), routes=extra["routes"],
+                     processes=read_processes(), ovsdb=extra.get("ovsdb"), ovn=[extra.get("ovn_nb"), extra.get("ovn_sb")],
+                     nftables=read_nftables(module), files=read_paths(params["fingerprint_paths"]), boot=read_boot())
+        parts = {name: digest(value) for name, value in parts.items()}
+        result["fingerprint"] = dict(digest=digest(parts), parts=parts)
+    return result
 
 
 def main():
@@ -317,6 +487,8 @@ def main():
             ovn_nb=dict(type="str", default=_ovsdb.NB_REMOTE),
             ovn_sb=dict(type="str", default=_ovsdb.SB_REMOTE),
             ovsdb_timeout=dict(type="int", default=10),
+            fingerprint=dict(type="bool", default=False),
+            fingerprint_paths=dict(type="list", elements="path", default=[]),
             **_docker.DOCKER_ARGUMENT_SPEC
         ),
         supports_check_mode=True,
@@ -324,7 +496,7 @@ def main():
     _converge.require(module, _netlink.HAS_PYROUTE2, "pyroute2", _netlink.PYROUTE2_IMPORT_ERROR, changes=False)
     _converge.require(module, _docker.HAS_DOCKER, "docker", _docker.DOCKER_IMPORT_ERROR, changes=False)
     try:
-        result = read_all(module.params)
+        result = read_all(module.params, module)
     except NetlabError as exc:
         module.fail_json(msg="netlab_info: %s" % exc)
     module.exit_json(changed=False, **result)
