@@ -73,6 +73,49 @@ def test_restart_is_repaired_by_the_next_run():
     assert site("pipework").changed == 0
 
 
+CONVERGED = "converged: every host of the play reads as the last run of site.yml left it"
+MEMO = "/var/cache/encompass-netlab/converged.json"
+
+
+def ran(result, name):
+    """Whether a task whose name ends with name ran (not skipped) on some host."""
+    return any(t["task"]["name"].endswith(name) and not h.get("skipped") for t in result.tasks for h in t["hosts"].values())
+
+
+def why(result):
+    """What the run said about the memo (converged, or why it made every phase)."""
+    return " ".join(h.get("msg", "") for t in result.tasks if t["task"]["name"].endswith("Say what the run leaves alone, or why it does not")
+                    for h in t["hosts"].values())
+
+
+def test_a_converged_run_reads_once_and_any_change_makes_a_full_one():
+    """On the wired host: a run changes nothing and makes no phase; a lost address, a changed variable (in check mode,
+    then for real) each make the next run a full one that says why; the run after is converged again."""
+    converged = site("pipework")
+    assert converged.rc == 0 and converged.changed == 0 and verified(converged), converged.stdout[-4000:]
+    assert CONVERGED in why(converged) and not ran(converged, "Run Tomcat (restarted once when setenv.sh changed)")
+    memo = read(MEMO)
+    assert json.loads(memo)["mode"] == "pipework"
+    # What a run repairs, lost behind its back: Tomcat's static address.
+    pid = TARGET.sh("docker", "inspect", "-f", "{{.State.Pid}}", "Tomcat").stdout.strip()
+    TARGET.sh("nsenter", "-t", pid, "-n", "ip", "addr", "flush", "dev", "eth1")
+    repaired = site("pipework")
+    assert repaired.rc == 0 and verified(repaired) and repaired.changed > 0, repaired.stdout[-4000:]
+    assert "%s: wiring changed since the last run" % TARGET.name in why(repaired), why(repaired)
+    assert "172.17.200.12/16" in TARGET.sh("nsenter", "-t", pid, "-n", "ip", "-br", "addr", "show", "eth1").stdout
+    # A changed variable, in check mode: a full run predicted, and the memo left as it was.
+    checked = site("pipework", check=True, extra={"tomcat_cluster_name": "other"})
+    assert checked.rc == 0 and checked.changed > 0 and "the inputs differ from the last run" in why(checked), why(checked)
+    memo = read(MEMO)
+    again = site("pipework")
+    assert again.rc == 0 and again.changed == 0 and CONVERGED in why(again) and read(MEMO) == memo
+    # A variable that changes nothing on the host still makes one full run (changed=0), then a converged one.
+    full = site("pipework", extra={"verify_status_retries": 61})
+    assert full.rc == 0 and full.changed == 0 and CONVERGED not in why(full) and ran(full, "Run Tomcat (restarted once when setenv.sh changed)")
+    assert CONVERGED in why(site("pipework", extra={"verify_status_retries": 61}))
+    assert "the inputs differ from the last run" in why(site("pipework"))
+
+
 def report(tmp_path, playbook="report.yml"):
     """Run playbook with the report written to tmp_path; return (result, topology.json, [(title, class, text)] of the SVG's edges)."""
     result = TARGET.playbook(playbook, extra_vars={"net_mode": "pipework", "verify_report_dir": str(tmp_path)})
@@ -230,7 +273,7 @@ def test_teardown_removes_what_site_made():
     images = sorted(TARGET.sh("docker", "images", "-q").stdout.split())
     assert TARGET.playbook("teardown.yml").rc == 0
     assert all(inspect(name) is None for name in CONTAINERS)
-    assert read(SETENV) is None and read("/etc/encompass-netlab/net_mode") is None
+    assert read(SETENV) is None and read("/etc/encompass-netlab/net_mode") is None and read(MEMO) is None
     links = json.loads(TARGET.sh("ip", "-j", "link").stdout)
     assert not [l for l in links if "veth_attach" in (l.get("ifalias") or "")]
     assert policy_tables() == []
