@@ -179,7 +179,7 @@ def topology_dot(topology):
     _check(topology, "topology_dot")
     graph = Graph(topology)
     lines = ["digraph %s {" % _dot_quote("encompass.netlab topology"),
-             '  graph [rankdir=LR, fontname="Helvetica", compound=true, label=%s];' % _dot_quote(
+             '  graph [rankdir=LR, newrank=true, fontname="Helvetica", compound=true, label=%s];' % _dot_quote(
                  "encompass.netlab: %s mode" % topology.get("mode", "?")),
              '  node [fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=9];']
 
