@@ -3,7 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """First-run and second-run time of site.yml per networking mode, and their ratio: the single-host modes on one fresh
 Docker-in-Docker host, multihost and ovn on three (site.yml configures the Docker daemon, so never this machine's).
-The images are loaded beforehand, so image builds are excluded. Wall time, and the controller's CPU time (the
+The images are loaded beforehand, so image builds are excluded. The second run is converged
+(stack/converged.yml: one read per host, then only verify and report) unless something differed; a third run in check
+mode follows. Wall time, and the controller's CPU time (the
 ansible-playbook processes); figures are printed, never asserted.
 Run: .venv/bin/python bench/site_modes.py [MODE ...]   (needs root and dockerd; make images first)
 """
@@ -31,6 +33,8 @@ IMAGES = ["encompass/netlab-base:bookworm", "encompass/elastic_search:latest", "
 
 
 SINGLE = ("portmap", "link", "pipework")
+# What site.yml says when every host reads as its last complete run left it (stack/converged.yml).
+CONVERGED = "converged: every host of the play reads as"
 MULTI = ("multihost", "ovn")
 
 
@@ -39,15 +43,16 @@ def controller_cpu():
     return usage.ru_utime + usage.ru_stime
 
 
-def playbook(inventory, name, mode=None):
-    """(wall seconds, controller CPU seconds, changed) of one run."""
+def playbook(inventory, name, mode=None, *options):
+    """(wall seconds, controller CPU seconds, changed, whether the run found every host converged) of one run."""
     start, cpu = time.monotonic(), controller_cpu()
-    argv = [str(BIN / "ansible-playbook"), "-i", str(inventory), name] + (["-e", json.dumps({"net_mode": mode})] if mode else [])
+    argv = ([str(BIN / "ansible-playbook"), "-i", str(inventory), name] + (["-e", json.dumps({"net_mode": mode})] if mode else [])
+            + list(options))
     proc = subprocess.run(argv, cwd=ROOT / "playbooks", env=ENV, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit("%s failed:\n%s" % (name, proc.stdout[-3000:]))
     changed = sum(int(word.split("=")[1]) for word in proc.stdout.split() if word.startswith("changed="))
-    return time.monotonic() - start, controller_cpu() - cpu, changed
+    return time.monotonic() - start, controller_cpu() - cpu, changed, CONVERGED in proc.stdout
 
 
 def bench(count, modes):
@@ -57,15 +62,17 @@ def bench(count, modes):
             inventory = lab.inventory(Path(tmp) / "inventory.json",
                                       {name: {"net_multihost_underlay_ip": address} for name, address in lab.hosts.items()})
             playbook(inventory, "host.yml")
-            for image in IMAGES:
-                lab.load_image(image)
+            lab.load_image(*IMAGES)
             for mode in modes:
                 playbook(inventory, "teardown.yml")
                 first = playbook(inventory, "site.yml", mode)
                 second = playbook(inventory, "site.yml", mode)
-                print("  %-9s %d host(s)  first %6.1f s (%5.1f CPU-s)   second %6.1f s (%5.1f CPU-s, changed=%d)   "
-                      "second/first %.2f wall, %.2f CPU" % (mode, count, first[0], first[1], second[0], second[1], second[2],
-                                                            second[0] / first[0], second[1] / first[1]), flush=True)
+                check = playbook(inventory, "site.yml", mode, "--check")
+                print("  %-9s %d host(s)  first %6.1f s (%5.1f CPU-s)   second %6.1f s (%5.1f CPU-s, changed=%d, %s)   "
+                      "second/first %.2f wall, %.2f CPU   check %.1f s (changed=%d)"
+                      % (mode, count, first[0], first[1], second[0], second[1], second[2],
+                         "converged" if second[3] else "full run", second[0] / first[0], second[1] / first[1],
+                         check[0], check[2]), flush=True)
             playbook(inventory, "teardown.yml")
     finally:
         lab.down()
