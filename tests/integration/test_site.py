@@ -96,6 +96,9 @@ def test_a_converged_run_reads_once_and_any_change_makes_a_full_one():
     assert CONVERGED in why(converged) and not ran(converged, "Run Tomcat (restarted once when setenv.sh changed)")
     memo = read(MEMO)
     assert json.loads(memo)["mode"] == "pipework"
+    # Check mode on it: converged too, and Tomcat's probes run (its address from the read, not "pending").
+    checked = site("pipework", check=True)
+    assert checked.rc == 0 and checked.changed == 0 and CONVERGED in why(checked) and verified(checked), checked.stdout[-4000:]
     # What a run repairs, lost behind its back: Tomcat's static address.
     pid = TARGET.sh("docker", "inspect", "-f", "{{.State.Pid}}", "Tomcat").stdout.strip()
     TARGET.sh("nsenter", "-t", pid, "-n", "ip", "addr", "flush", "dev", "eth1")
