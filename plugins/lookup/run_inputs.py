@@ -10,8 +10,8 @@ name: run_inputs
 short_description: The digest of a run's inputs - the collection's code and its roles' variables on every host
 version_added: 0.1.0
 description:
-  - Returns the SHA-256 of the collection's own files that make a run (C(galaxy.yml), C(meta), C(plugins), C(roles)
-    and the playbooks, not what runs write next to them) and of the variables whose names match O(pattern) (by
+  - Returns the SHA-256 of the collection's own files that make a run (C(galaxy.yml) or C(MANIFEST.json), C(meta),
+    C(plugins), C(roles) and the playbooks, not what runs write next to them) and of the variables whose names match O(pattern) (by
     default those of the collection's roles, and C(net_mode)), with their values - every such variable the task sees
     on this host (inventory, play, extra variables, and the defaults of the role it runs in), and the host variables
     of every other host in O(hosts).
@@ -54,8 +54,9 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# What a run of the collection is made of: its roles, plugins and playbooks (not what runs write next to them).
-CODE = ("galaxy.yml", "meta", "plugins", "roles", "playbooks")
+# What a run of the collection is made of: its roles, plugins and playbooks (not what runs write next to them), and
+# its version (galaxy.yml in a source tree, MANIFEST.json where it was installed from its tarball).
+CODE = ("galaxy.yml", "MANIFEST.json", "meta", "plugins", "roles", "playbooks")
 CODE_SUFFIXES = (".yml", ".yaml", ".py", ".j2", ".json", ".cfg", ".sh", ".txt", ".md")
 
 _CODE_DIGEST = {}
