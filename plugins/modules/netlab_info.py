@@ -299,9 +299,7 @@ def read_docker(params, wanted, extra=None):
                     continue
                 state = info["State"]
                 if extra is not None:
-                    extra.setdefault("containers", {})[name] = dict(
-                        id=info["Id"], started_at=state.get("StartedAt"), image_id=info.get("Image"),
-                        restart_count=info.get("RestartCount"), config=info.get("Config"), host_config=info.get("HostConfig"))
+                    extra.setdefault("containers", {})[name] = container_state(info)
                 found.append((dict(name=name, image=info["Config"]["Image"], state=state["Status"]),
                               "/proc/%d/ns/net" % state["Pid"] if state.get("Running") and state.get("Pid") else None))
             if extra is not None:
@@ -311,6 +309,16 @@ def read_docker(params, wanted, extra=None):
         return bridge, found
     finally:
         access.close()
+
+
+def container_state(info):
+    """What of one container's inspect counts for the fingerprint. Docker lists a container's links in no fixed order
+    (they come from a map: the same container, inspected twice, gave them in either order), so they are sorted."""
+    host_config = dict(info.get("HostConfig") or {})
+    if host_config.get("Links"):
+        host_config["Links"] = sorted(host_config["Links"])
+    return dict(id=info["Id"], started_at=info["State"].get("StartedAt"), image_id=info.get("Image"),
+                restart_count=info.get("RestartCount"), config=info.get("Config"), host_config=host_config)
 
 
 def attachment(peer, by_index, ovs_owner):

@@ -63,3 +63,21 @@ def test_nft_counters_do_not_count():
     assert netlab_info.strip_counters(one) == netlab_info.strip_counters(two)
     assert netlab_info.strip_counters(one) != netlab_info.strip_counters(other)
     assert netlab_info.digest(netlab_info.strip_counters(one)) == netlab_info.digest(netlab_info.strip_counters(two))
+
+
+def test_links_in_either_order_are_the_same_container():
+    """Docker's inspect gives a container's links in either order from one call to the next (seen on Tomcat in link
+    mode: the converged run after a complete one read 'containers changed')."""
+    def info(links):
+        return {"Id": "c1", "State": {"StartedAt": "2026-12-05T05:05:35Z"}, "Image": "sha256:1", "RestartCount": 0,
+                "Config": {"Env": ["A=1", "B=2"]}, "HostConfig": {"Links": links, "Dns": ["10.0.0.2", "10.0.0.1"]}}
+
+    one = netlab_info.container_state(info(["/ElasticSearch:/Tomcat/es", "/MongoDB:/Tomcat/db"]))
+    other = netlab_info.container_state(info(["/MongoDB:/Tomcat/db", "/ElasticSearch:/Tomcat/es"]))
+    assert netlab_info.digest(one) == netlab_info.digest(other)
+    assert netlab_info.digest(one) != netlab_info.digest(netlab_info.container_state(info(["/MongoDB:/Tomcat/db"])))
+    # Lists whose order means something stay as they are: the resolvers' order is the order they are asked in.
+    dns = info(["/MongoDB:/Tomcat/db"])
+    dns["HostConfig"]["Dns"].reverse()
+    assert netlab_info.digest(netlab_info.container_state(dns)) != netlab_info.digest(
+        netlab_info.container_state(info(["/MongoDB:/Tomcat/db"])))
