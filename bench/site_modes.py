@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -35,6 +36,8 @@ IMAGES = ["encompass/netlab-base:bookworm", "encompass/elastic_search:latest", "
 SINGLE = ("portmap", "link", "pipework")
 # What site.yml says when every host reads as its last complete run left it (stack/converged.yml).
 CONVERGED = "converged: every host of the play reads as"
+# ... and when it does not (the reasons follow, per host and part).
+FULL = re.compile(r"msg: '?a full run: (.*?)'?$", re.M)
 MULTI = ("multihost", "ovn")
 
 
@@ -44,7 +47,7 @@ def controller_cpu():
 
 
 def playbook(inventory, name, mode=None, *options):
-    """(wall seconds, controller CPU seconds, changed, whether the run found every host converged) of one run."""
+    """(wall seconds, controller CPU seconds, changed, "converged" or "full run (<reasons>)") of one run."""
     start, cpu = time.monotonic(), controller_cpu()
     argv = ([str(BIN / "ansible-playbook"), "-i", str(inventory), name] + (["-e", json.dumps({"net_mode": mode})] if mode else [])
             + list(options))
@@ -52,7 +55,9 @@ def playbook(inventory, name, mode=None, *options):
     if proc.returncode != 0:
         raise SystemExit("%s failed:\n%s" % (name, proc.stdout[-3000:]))
     changed = sum(int(word.split("=")[1]) for word in proc.stdout.split() if word.startswith("changed="))
-    return time.monotonic() - start, controller_cpu() - cpu, changed, CONVERGED in proc.stdout
+    reasons = FULL.findall(proc.stdout)
+    state = "converged" if CONVERGED in proc.stdout else "full run (%s)" % "; ".join(reasons or ["no reason printed"])
+    return time.monotonic() - start, controller_cpu() - cpu, changed, state
 
 
 def bench(count, modes):
@@ -69,10 +74,10 @@ def bench(count, modes):
                 second = playbook(inventory, "site.yml", mode)
                 check = playbook(inventory, "site.yml", mode, "--check")
                 print("  %-9s %d host(s)  first %6.1f s (%5.1f CPU-s)   second %6.1f s (%5.1f CPU-s, changed=%d, %s)   "
-                      "second/first %.2f wall, %.2f CPU   check %.1f s (changed=%d)"
+                      "second/first %.2f wall, %.2f CPU   check %.1f s (changed=%d, %s)"
                       % (mode, count, first[0], first[1], second[0], second[1], second[2],
-                         "converged" if second[3] else "full run", second[0] / first[0], second[1] / first[1],
-                         check[0], check[2]), flush=True)
+                         second[3], second[0] / first[0], second[1] / first[1],
+                         check[0], check[2], check[3]), flush=True)
             playbook(inventory, "teardown.yml")
     finally:
         lab.down()
