@@ -9,7 +9,8 @@ Ways, each on fresh containers of its own:
      container on a bridge of its own: the ansible-playbook start, the module's start, its Docker and OVSDB
      connections, and the duplicate-address probe window (~0.3 s) that all attachments of a run share.
      run(1) and run(N) are each the median of three runs (at N=10 the nine attachments cost less than run(1)
-     varies from one run to the next).
+     varies from one run to the next). Of run(1), the part that is ansible-playbook's own is printed too: the median
+     of three runs of a playbook whose one task is `command: true`.
   2. `docker network connect --ip` on a user-defined network, one CLI call per container (what a user types).
   At the smallest N only, for reference: veth_attach in a `loop` (one task per container) and a shell loop doing
   the iproute2 steps pipework does (with its `arping -c 1`).
@@ -125,6 +126,15 @@ def way_attachments(n, repeats=3):
     return statistics.median(runs), statistics.median(ones)
 
 
+def ansible_alone(repeats=3):
+    """ansible-playbook's own start and one task, with no module of this collection: the floor under run(1)."""
+    runs = []
+    for dummy in range(repeats):
+        settle()
+        runs.append(playbook([{"ansible.builtin.command": {"argv": ["true"]}}]))
+    return statistics.median(runs)
+
+
 def way_loop(n):
     names = containers("loop", n)
     settle()
@@ -199,6 +209,7 @@ def main():
             connect = way_docker_connect(n)
             cleanup()
             rows.append((n, run / n, (run - one) / (n - 1), one, connect / n))
+        floor = ansible_alone()
         reference = None
         if min(sizes) <= 50:
             n = min(sizes)
@@ -211,6 +222,8 @@ def main():
     for n, whole, marginal, one, connect in rows:
         figures = (n, whole, whole / connect, marginal, marginal / connect, one, connect)
         print("%5d  %10.3f s %8.2f  %12.3f s %8.2f  %8.2f s  %12.3f s" % figures)
+    print("run(1) is %.2f s; ansible-playbook alone (one `command: true` task) %.2f s of it" % (
+        statistics.median(row[3] for row in rows), floor))
     if reference:
         n, loop, shell = reference
         print("for reference at N=%d: veth_attach in a loop %.3f s, a pipework-style iproute2 shell loop %.3f s"
