@@ -21,21 +21,17 @@ Run: .venv/bin/python bench/overlays.py   (needs root, dockerd and the lab image
 from __future__ import annotations
 
 import json
-import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from conftest import run_playbook  # noqa: E402  pylint: disable=wrong-import-position,import-error
 from dind_lab import Lab, multihost_playbook  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
-BIN = Path(sys.executable).parent
-ENV = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "playbooks" / "ansible.cfg"),
-           ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"))
 MIB = 1024 * 1024
 SIZE = 64 * MIB
 ROUNDS = 3
@@ -88,30 +84,23 @@ print(hashlib.sha256(data).hexdigest(), answer, round(time.time() - started, 4))
 """
 
 
-def playbook(argv):
-    proc = subprocess.run([str(BIN / "ansible-playbook"), *argv], cwd=ROOT / "playbooks", env=ENV, capture_output=True,
-                          text=True, check=False)
-    if proc.returncode != 0:
-        with tempfile.NamedTemporaryFile("w", prefix="overlays-", suffix=".log", delete=False) as log:
-            log.write(proc.stdout)
-        raise SystemExit("%s failed (its output: %s):\n%s" % (" ".join(argv), log.name, proc.stdout[-3000:]))
+def playbook(name, lab, tmp, extra_vars, **role_vars):
+    """Run a playbook on the lab's two hosts (role_vars on every host); stop the bench with its first failure."""
+    host_vars = {host: dict(net_multihost_underlay_ip=lab.hosts[host], net_multihost_index=i + 1, **role_vars)
+                 for i, host in enumerate(lab.hosts)}
+    result = run_playbook(name, "-i", str(lab.inventory(Path(tmp) / "inventory.json", host_vars)), extra_vars=extra_vars)
+    if result.rc != 0:
+        raise SystemExit("%s failed: %s\n%s" % (name, json.dumps(result.first_failure()), result.stdout[-3000:]))
 
 
 def multihost(lab, tmp, **role_vars):
-    names = list(lab.hosts)
-    host_vars = {name: dict(net_multihost_underlay_ip=lab.hosts[name], net_multihost_index=i + 1, **role_vars)
-                 for i, name in enumerate(names)}
-    inventory = lab.inventory(Path(tmp) / "inventory.json", host_vars)
-    playbook([str(multihost_playbook(Path(tmp) / "multihost.yml")), "-i", str(inventory)])
+    playbook(str(multihost_playbook(Path(tmp) / "multihost.yml")), lab, tmp, None, **role_vars)
 
 
 def ovn(lab, tmp):
     (h1, h2) = list(lab.hosts)
-    host_vars = {name: dict(net_multihost_underlay_ip=lab.hosts[name], net_multihost_index=i + 1)
-                 for i, name in enumerate(lab.hosts)}
-    inventory = lab.inventory(Path(tmp) / "inventory.json", host_vars)
     placement = {"mongodb": h1, "elasticsearch": h2, "tomcat": h1}
-    playbook(["site.yml", "-i", str(inventory), "-e", json.dumps({"net_mode": "ovn", "net_ovn_placement": placement})])
+    playbook("site.yml", lab, tmp, {"net_mode": "ovn", "net_ovn_placement": placement})
 
 
 def set_tso(lab, enabled):
@@ -139,7 +128,7 @@ def tso_label(lab, asked):
 
 
 def one_round(lab, src, dst, dst_ip):
-    """(RTT ms or None, Mbit/s or None, 'ok' or what went wrong, whether a DF ping at the MTU passed)."""
+    """(RTT ms or None, Mbit/s or None, 'ok' or what went wrong, whether a DF ping at the MTU passed, the MTU)."""
     out = lab.in_container(src[0], src[1], "ping", "-q", "-c", "20", "-i", "0.05", "-W", "1", dst_ip, check=False).stdout
     found = re.search(r"= [\d.]+/([\d.]+)/", out)
     latency = float(found.group(1)) if found else None
