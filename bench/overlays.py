@@ -14,12 +14,14 @@ For each path, three rounds of: RTT (20 pings), TCP throughput (SIZE bytes of se
 end computes and compares: a path that corrupts or loses data is reported as such, not as fast), and a ping with the
 don't-fragment bit at the source container's MTU. Printed: the median and the range of the three, and the ratios to the
 same-host medians. Figures are printed, never asserted.
-Only bookworm's Open vSwitch (3.1) is measured: the lab has no trixie Docker-in-Docker host image (OVS 3.5).
-Run: .venv/bin/python bench/overlays.py   (needs root, dockerd and the lab images: make images)
+The hosts run Debian 12 (Open vSwitch 3.1) by default, Debian 13 (Open vSwitch 3.5) with --release trixie: its host
+image is built first when it is missing or out of date (playbooks/lab_images.yml, lab_images_trixie_host).
+Run: .venv/bin/python bench/overlays.py [--release bookworm|trixie]   (needs root, dockerd and the lab images: make images)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import statistics
@@ -30,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 from conftest import run_playbook  # noqa: E402  pylint: disable=wrong-import-position,import-error
-from dind_lab import Lab, multihost_playbook  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from dind_lab import HOST_IMAGE, Lab, multihost_playbook  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 MIB = 1024 * 1024
 SIZE = 64 * MIB
@@ -190,10 +192,25 @@ def segment_address(lab, host, container):
     return json.loads(out)[0]["addr_info"][0]["local"]
 
 
+def host_image(release):
+    """The Docker-in-Docker host image of release (Debian 13's built first, when missing or out of date)."""
+    if release == "bookworm":
+        return HOST_IMAGE
+    result = run_playbook("lab_images.yml", extra_vars={"lab_images_trixie_host": True})
+    if result.rc != 0:
+        raise SystemExit("lab_images.yml failed: %s" % json.dumps(result.first_failure()))
+    return "encompass/netlab-host:trixie"
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--release", choices=("bookworm", "trixie"), default="bookworm",
+                        help="the Debian release of the Docker-in-Docker hosts (default: bookworm)")
+    args = parser.parse_args()
     rows = []
-    lab = Lab(2).up()
+    lab = Lab(2, image=host_image(args.release)).up()
     (h1, h2) = list(lab.hosts)
+    ovs_version = lab.exec(h1, "ovs-vswitchd", "--version").stdout.splitlines()[0]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             multihost(lab, tmp, net_multihost_overlay="kernel_vxlan")
@@ -218,6 +235,7 @@ def main():
     finally:
         lab.down()
         if rows:
+            print("hosts: Debian %s, %s" % (args.release, ovs_version))
             report(rows)
 
 

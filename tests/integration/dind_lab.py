@@ -37,10 +37,12 @@ def sh(argv, check=True, stdin=None):
 
 
 class Lab:
-    """count Docker-in-Docker hosts on an underlay network of their own: subnet, or the first free /24 of
-    10.99.16.0 to 10.99.249.0 (so that labs of parallel test workers never collide)."""
+    """count Docker-in-Docker hosts (of image, the bookworm host image by default) on an underlay network of their
+    own: subnet, or the first free /24 of 10.99.16.0 to 10.99.249.0 (so that labs of parallel test workers never
+    collide)."""
 
-    def __init__(self, count, subnet=None):
+    def __init__(self, count, subnet=None, image=HOST_IMAGE):
+        self.image = image
         self.tag = uuid.uuid4().hex[:6]
         self.network = "netlab-underlay-" + self.tag
         self.count = count
@@ -61,7 +63,7 @@ class Lab:
         self.hosts = {"netlab-h%d-%s" % (i + 1, self.tag): "%s.%d" % (prefix, 11 + i) for i in range(self.count)}
         for name, address in self.hosts.items():
             sh(["docker", "run", "-d", "--name", name, "--hostname", name, "--network", self.network,
-                "--ip", address, *HOST_OPTIONS, HOST_IMAGE])
+                "--ip", address, *HOST_OPTIONS, self.image])
         return self
 
     def down(self):
