@@ -246,8 +246,27 @@ class Daemon(Target):
     def view(self, state):
         return {key: value for key, value in state.items() if key != "stale_pids" or value}
 
+    def missing_programs(self, actions):
+        """The commands the planned actions run that are not on this host, as (parameter, program)."""
+        needed = []
+        if "start" in actions:
+            needed += [("argv", self.params["argv"])] + [("ready_argv", self.params["ready_argv"])]
+        if "stop" in actions:
+            needed += [("stop_argv", self.params["stop_argv"])]
+        return [(param, argv[0]) for param, argv in needed if argv and not shutil.which(argv[0])]
+
     def plan(self, before):
         actions = plan(self.params["state"], before["running"])
+        # Before anything is stopped: a restart whose start or readiness check cannot run would leave the daemon down.
+        missing = self.missing_programs(actions)
+        if missing and not self.module.check_mode:
+            param, program = missing[0]
+            action = "stop" if param == "stop_argv" else "start"
+            raise self.fail(action, "cannot run %s: no such executable; install it or fix %s%s" % (
+                program, param, "" if actions == [action] else ". Nothing was changed"))
+        if missing and not getattr(self, "notes", None):
+            self.notes = ["%s (%s) is not installed yet; the real run needs it to %s %s" % (
+                program, param, "stop" if param == "stop_argv" else "start", self.name) for param, program in missing]
         steps = [Step(action, self.name, {}) for action in actions]
         if "start" in actions and not before["running"]:
             steps[:0] = [Step("remove-pidfile", self.name, dict(found, path=path)) for path, found in before["stale_pids"].items()]
@@ -266,8 +285,6 @@ class Daemon(Target):
 
     def do_start(self, step):
         argv = self.params["argv"]
-        if not shutil.which(argv[0]):
-            raise self.fail("start", "cannot run %s: no such executable; install it or fix argv" % argv[0])
         if self.params["detach"]:
             argv = [sys.executable, "-c", DETACH, self.params["log_file"] or os.devnull] + argv
         rc, out, err = self.module.run_command(argv)

@@ -227,3 +227,23 @@ def test_a_status_command_not_installed_yet(module, tmp_path):
     assert real["failed"] is True and real["msg"] == "ghost: start failed: cannot run %s: no such executable; install it" \
         " or fix argv" % missing
     assert module(MODULE, dict(args, state="stopped"))["changed"] is False
+
+
+def test_a_restart_whose_readiness_check_is_not_installed_changes_nothing(module, toyd, tmp_path):
+    """ready_argv names a command the host lacks (dockerd's `docker info` on Debian 13, whose docker.io only recommends
+    docker-cli): the real run fails before it stops the daemon, which keeps running; check mode predicts the restart and
+    says what the real run needs."""
+    args, pidfile = toyd
+    assert module(MODULE, args)["changed"] is True
+    pid = read_pid(pidfile)
+    missing = str(tmp_path / "no-such-cli")
+    restart = dict(args, state="restarted", ready_argv=[missing, "info"])
+    predicted = module(MODULE, restart, check=True)
+    assert predicted.get("failed") is not True, predicted
+    assert predicted["changes"] == ["stop toyd", "start toyd"]
+    assert predicted["pending"] == ["%s (ready_argv) is not installed yet; the real run needs it to start toyd" % missing]
+    real = module(MODULE, restart)
+    assert real["failed"] is True
+    assert real["msg"] == "toyd: start failed: cannot run %s: no such executable; install it or fix ready_argv. Nothing was" \
+        " changed" % missing
+    assert read_pid(pidfile) == pid and alive(pid), "the daemon was stopped although it could not be checked after a start"
