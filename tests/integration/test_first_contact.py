@@ -8,7 +8,8 @@ from a folder of its own. Everything the stack needs is installed by the roles: 
 libraries, debootstrap, the base image (each server makes its own, trixie's from trixie) and the stand-ins.
 
 One tier, its servers shared by every step, in order: check mode on the fresh servers (exit 0, nothing written);
-pipework on s2 (trixie, whose own network already has 172.17.0.0/16), limited to it, then check mode on it changed=0,
+pipework on s2 (trixie, whose own network already has 172.17.0.0/16, and whose user installed docker.io without its
+recommends first), limited to it, then check mode on it changed=0,
 and docker_link_env against what its engine injects; multihost across both - the bookworm server meets the collection
 here, cold - (the underlay address Ansible connects to moves onto OVS's br-phy in the middle of the run), then a run
 limited to s1 (changed=0 there, nothing done on s2); ovn across both, then a run limited to s2; teardown, twice.
@@ -245,9 +246,14 @@ LINK_ENV_PLAY = r"""---
 
 def test_single_host_mode_on_the_trixie_server(tier):
     """pipework on s2 (Debian 13), limited to it: s1 stays as fresh as it was (it meets the collection first in a
-    multi-host run). docker_link_env's `auto` against what Docker 26 injects; check mode on
-    the converged server predicts no change."""
+    multi-host run). s2's user installed Debian's engine first, without apt's recommends: docker.io alone, which on
+    Debian 13 has no docker command (docker-cli); the role adds it. docker_link_env's `auto` against what Docker 26
+    injects; check mode on the converged server predicts no change."""
+    s2 = tier.servers["s2"]
+    s2.sh("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io")
+    assert s2.sh("command -v docker", check=False).returncode != 0, "docker.io brought the docker command itself"
     converge(tier, "pipework", ["s2"], rerun=False)
+    assert s2.sh("dpkg-query -W -f '${Status}' docker-cli").stdout == "install ok installed"
     # Pipework's addresses follow docker0 as Docker made it: 172.18, where the server's own network has 172.17.
     address = tier.servers["s2"].sh("docker exec MongoDB ip -4 -o addr show eth1").stdout.split()[3]
     assert address == "172.18.200.10/16", address
