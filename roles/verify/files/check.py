@@ -1,0 +1,32 @@
+# Runs on Tomcat's host: the probe (argv[4], probe.py) inside the Tomcat container, then Tomcat's status page fetched
+# from the host at Tomcat's address (argv[2]; Docker's answer when empty), retried up to argv[3] times a second apart
+# while Tomcat starts. One JSON object out: the probe's rows, the address, the page's HTTP status (0: no answer) and text.
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+container, address, retries, probe = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+run = subprocess.run(["docker", "exec", container, "python3", "-c", probe], capture_output=True, text=True, check=False)
+if run.returncode != 0:
+    sys.exit("the probe inside %s (docker exec) exited %d: %s" % (container, run.returncode, (run.stderr or run.stdout).strip()[-2000:]))
+if not address:
+    address = subprocess.run(["docker", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", container], capture_output=True,
+                             text=True, check=True).stdout.strip()
+# Straight to the container's address: no proxy of the host's environment in between.
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+status, content = 0, ""
+for attempt in range(retries + 1):
+    try:
+        with opener.open("http://%s:8080/status.jsp" % address, timeout=10) as page:
+            status, content = page.status, page.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        status, content = exc.code, ""
+    except (OSError, ValueError) as exc:
+        status, content = 0, str(exc)
+    if status == 200 or attempt == retries:
+        break
+    time.sleep(1)
+print(json.dumps({"probes": json.loads(run.stdout), "address": address, "status": status, "content": content}))
