@@ -68,6 +68,7 @@ bench: venv images ## Benchmarks that print figures (veth_attach against pipewor
 	$(BIN)/python bench/veth_attach.py 50
 	$(BIN)/python bench/site_modes.py
 	$(BIN)/python bench/overlays.py
+	$(BIN)/python bench/overlays.py --release trixie
 	$(BIN)/python bench/multihost.py
 	$(BIN)/python bench/ovn.py
 
