@@ -13,8 +13,12 @@ run = subprocess.run(["docker", "exec", container, "python3", "-c", probe], capt
 if run.returncode != 0:
     sys.exit("the probe inside %s (docker exec) exited %d: %s" % (container, run.returncode, (run.stderr or run.stdout).strip()[-2000:]))
 if not address:
-    address = subprocess.run(["docker", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", container], capture_output=True,
-                             text=True, check=True).stdout.strip()
+    inspect = subprocess.run(["docker", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", container], capture_output=True,
+                             text=True, check=False)
+    address = inspect.stdout.strip()
+    if inspect.returncode != 0 or not address:
+        sys.exit("%s has no address on docker0 to fetch its status page from (docker inspect: %s)"
+                 % (container, (inspect.stderr or inspect.stdout).strip()[-500:] or "no address"))
 # Straight to the container's address: no proxy of the host's environment in between.
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 status, content = 0, ""
