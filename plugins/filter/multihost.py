@@ -135,6 +135,40 @@ def host_indexes(members, given=None, recorded=None):
     return indexes
 
 
+def stack_placement(members, services, overrides=None, variable="placement"):
+    """Which host of a segment runs each service's container: the overrides where given, else by position.
+
+    members: the segment's hosts, in the order positions count (the sorted inventory).
+    services: the services, in the stack's order; service i runs on host i, or on the first host when there are
+      fewer hosts than services (so the seed's MongoDB, Elasticsearch and Tomcat take the first three hosts).
+    overrides: service -> host, for some or all services.
+    variable: the name the overrides were given under, for the error message.
+    Fails, naming the variable, on a service the stack does not have or a host outside the segment.
+    """
+    if not isinstance(members, (list, tuple)) or not members:
+        raise AnsibleFilterError("stack_placement: want a non-empty list of the segment's hosts")
+    members = [str(m) for m in members]
+    services = [str(s) for s in (services or [])]
+    if not services:
+        raise AnsibleFilterError("stack_placement: want the list of the stack's services")
+    overrides = {} if overrides in (None, "") else overrides
+    if not isinstance(overrides, dict):
+        raise AnsibleFilterError("stack_placement: %s must map services to hosts, got %r. Nothing was changed."
+                                 % (variable, overrides))
+    placement = {service: members[index] if index < len(members) else members[0] for index, service in enumerate(services)}
+    unknown = sorted(str(s) for s in overrides if str(s) not in placement)
+    outside = sorted(str(h) for h in overrides.values() if str(h) not in members)
+    if unknown or outside:
+        raise AnsibleFilterError(
+            "%s must map %s to hosts of the inventory (%s); got %s: %s. Nothing was changed."
+            % (variable, ", ".join(services), ", ".join(members), overrides,
+               "; ".join((["%s not a service of the stack" % ", ".join(unknown)] if unknown else [])
+                         + (["%s not a host of the inventory" % ", ".join(outside)] if outside else []))))
+    placement.update((str(s), str(h)) for s, h in overrides.items())
+    return placement
+
+
 class FilterModule:
     def filters(self):
-        return {"host_indexes": host_indexes, "multihost_plan": multihost_plan, "tunnel_mtu": tunnel_mtu}
+        return {"host_indexes": host_indexes, "multihost_plan": multihost_plan,
+                "stack_placement": stack_placement, "tunnel_mtu": tunnel_mtu}

@@ -11,7 +11,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.encompass.netlab.plugins.filter.multihost import multihost_plan, tunnel_mtu
+from ansible_collections.encompass.netlab.plugins.filter.multihost import multihost_plan, stack_placement, tunnel_mtu
 
 
 def test_two_hosts():
@@ -124,3 +124,45 @@ def test_bad_given_indexes(given, message):
 def test_no_hosts():
     with pytest.raises(AnsibleFilterError, match="non-empty list"):
         host_indexes([])
+
+
+SEED = ["mongodb", "elasticsearch", "tomcat"]
+
+
+@pytest.mark.parametrize("members, placed", [
+    (["a"], ["a", "a", "a"]),
+    (["a", "b"], ["a", "b", "a"]),
+    (["a", "b", "c"], ["a", "b", "c"]),
+    (["a", "b", "c", "d"], ["a", "b", "c"]),
+])
+def test_services_are_placed_by_position(members, placed):
+    assert stack_placement(members, SEED) == dict(zip(SEED, placed))
+
+
+def test_overrides_win_for_the_services_they_name():
+    assert stack_placement(["a", "b", "c"], SEED, {"tomcat": "a"}) == {"mongodb": "a", "elasticsearch": "b", "tomcat": "a"}
+    assert stack_placement(["a", "b"], SEED, None) == stack_placement(["a", "b"], SEED, {})
+
+
+def test_a_fourth_service_is_placed_like_the_others():
+    assert stack_placement(["a", "b", "c", "d"], SEED + ["cache"])["cache"] == "d"
+    assert stack_placement(["a", "b"], SEED + ["cache"])["cache"] == "a"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"tomcat": "nowhere"}, "net_x_placement must map mongodb, elasticsearch, tomcat to hosts of the inventory (a, b);"
+                            " got {'tomcat': 'nowhere'}: nowhere not a host of the inventory. Nothing was changed."),
+    ({"MongoDB": "a"}, "MongoDB not a service of the stack"),
+    ({"redis": "x"}, "redis not a service of the stack; x not a host of the inventory"),
+    (["tomcat"], "net_x_placement must map services to hosts, got ['tomcat']"),
+])
+def test_bad_placements(overrides, message):
+    with pytest.raises(AnsibleFilterError) as err:
+        stack_placement(["a", "b"], SEED, overrides, variable="net_x_placement")
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("members, services", [([], SEED), (None, SEED), (["a"], [])])
+def test_placement_needs_hosts_and_services(members, services):
+    with pytest.raises(AnsibleFilterError):
+        stack_placement(members, services)
