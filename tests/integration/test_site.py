@@ -250,7 +250,7 @@ def test_a_run_under_new_names_removes_what_the_old_names_made():
         assert len(attachments()) == 3 and {bridge for dummy, bridge in attachments()} == {"br-renamed"}
         assert json.loads(read("/etc/encompass-netlab/made.json")) == {
             "containers": {"mongodb": "db2", "elasticsearch": "es2", "tomcat": "web2"},
-            "wiring": {"bridge": "br-renamed", "ifname": "eth1", "created_bridge": True}}
+            "wiring": {"bridge": "br-renamed", "ifname": "eth1", "created_bridge": True, "ovs": False}}
         assert site("pipework", extra=renamed).changed == 0
         # Torn down with today's (default) names: the record names the stack to remove, and the bridge the mode created
         # (net_pipework_create_bridge; it did not exist) goes with it.
@@ -283,3 +283,25 @@ def test_teardown_removes_what_site_made():
     assert sorted(TARGET.sh("docker", "images", "-q").stdout.split()) == images
     again = TARGET.playbook("teardown.yml")
     assert again.rc == 0 and again.changed == 0
+
+
+def test_a_host_without_open_vswitch_is_torn_down_completely():
+    """host_ovs_enabled false, Open vSwitch installed but stopped: pipework on docker0 (a Linux bridge) needs none of
+    it, and teardown removes everything, the record included (it kept the record and asked to start Open vSwitch)."""
+    without = {"host_ovs_enabled": False}
+    TARGET.sh("/usr/share/openvswitch/scripts/ovs-ctl", "stop")
+    try:
+        first = site("pipework", extra=without)
+        assert first.rc == 0 and verified(first), first.stdout[-4000:]
+        assert TARGET.sh("/usr/share/openvswitch/scripts/ovs-ctl", "status", check=False).returncode != 0
+        assert json.loads(read("/etc/encompass-netlab/made.json"))["wiring"]["ovs"] is False
+        down = TARGET.playbook("teardown.yml", extra_vars=without)
+        assert down.rc == 0, down.stdout[-4000:]
+        assert "Open vSwitch does not run" not in down.stdout, down.stdout[-3000:]
+        assert all(inspect(name) is None for name in CONTAINERS)
+        assert read("/etc/encompass-netlab/made.json") is None and read("/etc/encompass-netlab/net_mode") is None
+        links = json.loads(TARGET.sh("ip", "-j", "link").stdout)
+        assert not [l for l in links if "veth_attach" in (l.get("ifalias") or "")]
+    finally:
+        # The session's host as the other tests have it: the host role starts Open vSwitch again.
+        assert TARGET.playbook("host.yml").rc == 0
