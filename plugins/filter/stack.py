@@ -10,11 +10,12 @@ from ansible.errors import AnsibleFilterError
 
 
 def link_sources(aliases, containers, placement=None):
-    """[{service, name, alias, host}] for each service Tomcat reaches by a link alias, in the aliases' order.
+    """[{service, name, alias, host, link}] for each service Tomcat reaches by a link alias, in the aliases' order.
 
     aliases: service -> link alias (the stack's: mongodb -> db, elasticsearch -> es).
     containers: service -> container name.
     placement: service -> the inventory host the container runs on (host is None where it is not given).
+    link is the source as docker_link_env and `docker run --link` take it, name:alias.
     """
     if not isinstance(aliases, dict):
         raise AnsibleFilterError("link_sources: want a dict of service to link alias, got %r" % (aliases,))
@@ -32,7 +33,8 @@ def link_sources(aliases, containers, placement=None):
             raise AnsibleFilterError("link_sources: services %s and %s both have link alias %s; give each its own"
                                      % (seen[alias], service, alias))
         seen[alias] = service
-        sources.append({"service": service, "name": containers[service], "alias": alias, "host": placement.get(service)})
+        sources.append({"service": service, "name": containers[service], "alias": alias, "host": placement.get(service),
+                        "link": "%s:%s" % (containers[service], alias)})
     return sources
 
 

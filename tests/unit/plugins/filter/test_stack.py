@@ -16,14 +16,15 @@ ALIASES = {"mongodb": "db", "elasticsearch": "es"}
 
 def test_the_seeds_sources_in_the_aliases_order():
     assert link_sources(ALIASES, CONTAINERS, {"mongodb": "h1", "elasticsearch": "h2", "tomcat": "h3"}) == [
-        {"service": "mongodb", "name": "MongoDB", "alias": "db", "host": "h1"},
-        {"service": "elasticsearch", "name": "ElasticSearch", "alias": "es", "host": "h2"},
+        {"service": "mongodb", "name": "MongoDB", "alias": "db", "host": "h1", "link": "MongoDB:db"},
+        {"service": "elasticsearch", "name": "ElasticSearch", "alias": "es", "host": "h2", "link": "ElasticSearch:es"},
     ]
 
 
 def test_renamed_containers_and_no_placement():
     renamed = dict(CONTAINERS, mongodb="mongo-1")
-    assert [(s["name"], s["host"]) for s in link_sources(ALIASES, renamed)] == [("mongo-1", None), ("ElasticSearch", None)]
+    assert [(s["name"], s["host"], s["link"]) for s in link_sources(ALIASES, renamed)] == [
+        ("mongo-1", None, "mongo-1:db"), ("ElasticSearch", None, "ElasticSearch:es")]
 
 
 @pytest.mark.parametrize("aliases, containers, message", [
