@@ -19,6 +19,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SANITY_BIN = ROOT / ".venv-sanity" / "bin"
@@ -170,14 +172,29 @@ MOLECULE_GROUPS = [
 LAB_LABEL = "org.encompass.netlab.lab"
 
 
+def scenario_platforms():
+    """The names of the scenarios' hosts and underlay networks (molecule.yml's platforms and the base config's)."""
+    hosts, networks = set(), set()
+    for config in [ROOT / ".config" / "molecule" / "config.yml", *sorted((ROOT / "molecule").glob("*/molecule.yml"))]:
+        for platform in (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("platforms") or []:
+            hosts.add(platform["name"])
+            if platform.get("network"):
+                networks.add(platform["network"])
+    return sorted(hosts), sorted(networks)
+
+
 def remove_lab_hosts():
-    """Every Docker-in-Docker host and underlay network the scenarios made (found by their label)."""
-    ids = subprocess.run(["docker", "ps", "-aq", "--filter", "label=" + LAB_LABEL], capture_output=True, text=True,
-                         check=False).stdout.split()
+    """Every Docker-in-Docker host and underlay network the scenarios made: the lab-labelled ones named in the
+    scenarios' platforms, and no other (the integration tests' hosts, labelled the same, run beside them)."""
+    hosts, networks = scenario_platforms()
+    ids = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}", "--filter", "label=" + LAB_LABEL],
+                         capture_output=True, text=True, check=False).stdout.split()
+    ids = [name for name in ids if name in hosts]
     if ids:
         subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True, check=False)
-    nets = subprocess.run(["docker", "network", "ls", "-q", "--filter", "label=" + LAB_LABEL], capture_output=True,
-                          text=True, check=False).stdout.split()
+    nets = subprocess.run(["docker", "network", "ls", "--format", "{{.Name}}", "--filter", "label=" + LAB_LABEL],
+                          capture_output=True, text=True, check=False).stdout.split()
+    nets = [name for name in nets if name in networks]
     if nets:
         subprocess.run(["docker", "network", "rm", *nets], capture_output=True, check=False)
 
@@ -188,7 +205,7 @@ def run_group(scenarios, results):
         log = OUTPUT / ("molecule-%s.log" % scenario)
         start = time.monotonic()
         # Molecule calls ansible-config and ansible-playbook from PATH: the pinned ones first.
-        env = dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", "")))
+        env = dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", "")), NETLAB_MOLECULE_SHARED="1")
         with open(log, "w", encoding="utf-8") as handle:
             rc = subprocess.run([str(BIN / "molecule"), "test", "-s", scenario], cwd=ROOT, stdout=handle,
                                 stderr=subprocess.STDOUT, check=False, env=env).returncode
@@ -204,7 +221,6 @@ def gate_molecule():
     scenarios = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
     grouped = [[s for s in group if s in scenarios] for group in MOLECULE_GROUPS]
     groups = [g for g in grouped if g] + [[s] for s in scenarios if not any(s in g for g in MOLECULE_GROUPS)]
-    os.environ["NETLAB_MOLECULE_SHARED"] = "1"
     remove_lab_hosts()
     results = {}
     parallel = int(os.environ.get("NETLAB_MOLECULE_PARALLEL", "3"))
@@ -219,6 +235,18 @@ def gate_molecule():
         print("\n--- molecule %s failed; the end of its log:" % scenario)
         print("".join(results[scenario][2].read_text(encoding="utf-8").splitlines(True)[-60:]))
     return len(results) - len(failed), len(failed)
+
+
+def timed(gate):
+    start = time.monotonic()
+    return gate(), time.monotonic() - start
+
+
+# Molecule's scenarios start together with the integration tests when both gates run: both spend most of their time
+# waiting on Docker-in-Docker hosts (the whole of `make test` kept the two cores under half busy, one gate after the
+# other), their hosts and underlay subnets are apart (molecule.yml's names and 10.99.1-2.0/24; the tests' labs take
+# 10.99.16.0/24 and up), and molecule removes only its own hosts. NETLAB_GATES_BESIDE=0 runs them one after the other.
+BESIDE = os.environ.get("NETLAB_GATES_BESIDE", "1") != "0"
 
 
 GATES = {
@@ -241,9 +269,18 @@ def main(names):
     if {"integration", "molecule"} & set(names):
         start_images()
     results = []
+    beside = {}
     for name in names:
+        if name == "molecule" and "molecule" in beside:
+            print("\n=== gate: molecule (started beside integration; waiting for it)", flush=True)
+            (passed, failed), seconds = beside["molecule"].result()
+            results.append((name, passed, failed, seconds))
+            continue
         print("\n=== gate: %s" % name, flush=True)
         start = time.monotonic()
+        if name == "integration" and "molecule" in names and BESIDE and build_images():
+            print("  (molecule's scenarios run beside the integration tests; their lines come as they end)", flush=True)
+            beside["molecule"] = concurrent.futures.ThreadPoolExecutor(max_workers=1).submit(timed, gate_molecule)
         passed, failed = GATES[name]()
         results.append((name, passed, failed, time.monotonic() - start))
     print("\n=== summary")
