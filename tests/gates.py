@@ -185,7 +185,8 @@ def scenario_platforms():
 
 def remove_lab_hosts():
     """Every Docker-in-Docker host and underlay network the scenarios made: the lab-labelled ones named in the
-    scenarios' platforms, and no other (the integration tests' hosts, labelled the same, run beside them)."""
+    scenarios' platforms, and no other (the integration tests' hosts are labelled the same, and a developer may
+    run them in another terminal)."""
     hosts, networks = scenario_platforms()
     ids = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}", "--filter", "label=" + LAB_LABEL],
                          capture_output=True, text=True, check=False).stdout.split()
@@ -237,18 +238,6 @@ def gate_molecule():
     return len(results) - len(failed), len(failed)
 
 
-def timed(gate):
-    start = time.monotonic()
-    return gate(), time.monotonic() - start
-
-
-# Molecule's scenarios start together with the integration tests when both gates run: both spend most of their time
-# waiting on Docker-in-Docker hosts (the whole of `make test` kept the two cores under half busy, one gate after the
-# other), their hosts and underlay subnets are apart (molecule.yml's names and 10.99.1-2.0/24; the tests' labs take
-# 10.99.16.0/24 and up), and molecule removes only its own hosts. NETLAB_GATES_BESIDE=0 runs them one after the other.
-BESIDE = os.environ.get("NETLAB_GATES_BESIDE", "1") != "0"
-
-
 GATES = {
     "sanity": gate_sanity,
     "lint": gate_lint,
@@ -269,18 +258,9 @@ def main(names):
     if {"integration", "molecule"} & set(names):
         start_images()
     results = []
-    beside = {}
     for name in names:
-        if name == "molecule" and "molecule" in beside:
-            print("\n=== gate: molecule (started beside integration; waiting for it)", flush=True)
-            (passed, failed), seconds = beside["molecule"].result()
-            results.append((name, passed, failed, seconds))
-            continue
         print("\n=== gate: %s" % name, flush=True)
         start = time.monotonic()
-        if name == "integration" and "molecule" in names and BESIDE and build_images():
-            print("  (molecule's scenarios run beside the integration tests; their lines come as they end)", flush=True)
-            beside["molecule"] = concurrent.futures.ThreadPoolExecutor(max_workers=1).submit(timed, gate_molecule)
         passed, failed = GATES[name]()
         results.append((name, passed, failed, time.monotonic() - start))
     print("\n=== summary")
