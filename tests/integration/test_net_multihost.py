@@ -17,7 +17,7 @@ from dind_lab import Lab, multihost_playbook  # pylint: disable=import-error
 
 # The segment's probes and the topology report, without the stack (every running container of each host).
 REPORT_PLAY = [{"hosts": "all", "gather_facts": False, "tasks": [
-    {"name": "mode", "ansible.builtin.include_role": {"name": "encompass.netlab.stack", "tasks_from": "mode", "public": True}},
+    {"name": "mode", "ansible.builtin.include_role": {"name": "encompass.netlab.stack", "tasks_from": "mode"}},
     {"name": "plan", "ansible.builtin.include_role": {"name": "encompass.netlab.net_multihost", "tasks_from": "plan"}},
     {"name": "probe", "ansible.builtin.include_role": {"name": "encompass.netlab.verify", "tasks_from": "mesh"}},
     {"name": "report", "ansible.builtin.include_role": {"name": "encompass.netlab.verify", "tasks_from": "report"}},
