@@ -2,11 +2,96 @@
 # Copyright (c) encompass.netlab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The containers Tomcat is linked to, computed once for every mode (pure logic)."""
+"""The stack's services as data, and the containers Tomcat is linked to, computed once for every mode (pure logic)."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.encompass.netlab.plugins.module_utils._link_env import env_prefix
+
+SERVICE_KEYS = ("ports", "alias", "properties", "sources")
+PROPERTY_FORMS = ("address:port", "address")
+VIEWS = ("aliases", "policy", "properties", "ports")
+
+
+def _fail(message):
+    raise AnsibleFilterError("stack_services: %s. Nothing was changed." % message)
+
+
+def _check_services(services, containers):
+    """Raise on anything service_view cannot read; return nothing."""
+    if not isinstance(services, dict) or not services:
+        _fail("want a dict of service to its definition (ports, alias, properties, sources), got %r" % (services,))
+    if containers is not None and sorted(containers) != sorted(services):
+        _fail("defines %s, but the stack's containers are %s (stack_<service>_container); define each once"
+              % (", ".join(services), ", ".join(containers)))
+    aliases = {}
+    for service, spec in services.items():
+        if spec is None:
+            spec = {}
+        if not isinstance(spec, dict):
+            _fail("%s: want a dict with %s, got %r" % (service, ", ".join(SERVICE_KEYS), spec))
+        unknown = sorted(set(spec) - set(SERVICE_KEYS))
+        if unknown:
+            _fail("%s: unknown key %s (a service has %s)" % (service, ", ".join(unknown), ", ".join(SERVICE_KEYS)))
+        ports = spec.get("ports", [])
+        bad_port = [p for p in ports if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= 65535] \
+            if isinstance(ports, list) else [ports]
+        if bad_port or len(set(ports)) != len(ports):
+            _fail("%s: ports want a list of distinct TCP ports 1 to 65535, got %r" % (service, ports))
+        alias = spec.get("alias")
+        if alias is not None:
+            if not isinstance(alias, str) or not alias or env_prefix(alias) in aliases:
+                _fail("%s: alias wants a link alias of its own, got %r%s" % (
+                    service, alias, " (%s has it)" % aliases[env_prefix(alias)] if isinstance(alias, str) and alias
+                    and env_prefix(alias) in aliases else ""))
+            aliases[env_prefix(alias)] = service
+        sources = spec.get("sources", [])
+        if not isinstance(sources, list) or [s for s in sources if s not in services]:
+            _fail("%s: sources want a list of the stack's services (%s), got %r" % (service, ", ".join(services), sources))
+        properties = spec.get("properties", [])
+        if not isinstance(properties, list):
+            _fail("%s: properties want a list of {name, port, form}, got %r" % (service, properties))
+        for prop in properties:
+            if not isinstance(prop, dict) or not isinstance(prop.get("name"), str) or not prop["name"] \
+                    or prop.get("port") not in ports or prop.get("form", "address:port") not in PROPERTY_FORMS \
+                    or set(prop) - {"name", "port", "form"}:
+                _fail("%s: a property wants a name, one of the service's ports (%s) and a form (%s), got %r"
+                      % (service, ", ".join(str(p) for p in ports) or "none", " or ".join(PROPERTY_FORMS), prop))
+            if alias is None:
+                _fail("%s: property %s needs the service's alias (its link variables' prefix)" % (service, prop["name"]))
+
+
+def service_view(services, view, containers=None):
+    """One view of the stack's service definitions (stack_services), checked whole first.
+
+    aliases: service -> link alias, for the services that have one (the sources Tomcat is linked to).
+    policy: service -> {ports, sources}, for the services that name sources (stack_policy_services).
+    properties: [{name, service, port, form, address_variable, port_variable}], Tomcat's JAVA_OPTS properties in the
+      definition's order, with the link variables each is made from (ES_PORT_9200_TCP_ADDR, ..._PORT).
+    ports: service -> {container port: host port}, the same number (net_portmap_ports).
+    containers: service -> container name; when given, it must name the same services.
+    """
+    if view not in VIEWS:
+        _fail("no view %r (the views are %s)" % (view, ", ".join(VIEWS)))
+    _check_services(services, containers)
+    specs = {service: spec or {} for service, spec in services.items()}
+    if view == "aliases":
+        return {service: spec["alias"] for service, spec in specs.items() if spec.get("alias") is not None}
+    if view == "policy":
+        return {service: {"ports": list(spec.get("ports", [])), "sources": list(spec["sources"])}
+                for service, spec in specs.items() if spec.get("sources")}
+    if view == "ports":
+        return {service: {str(port): port for port in spec.get("ports", [])} for service, spec in specs.items()}
+    out = []
+    for service, spec in specs.items():
+        for prop in spec.get("properties", []):
+            prefix = "%s_PORT_%d_TCP" % (env_prefix(spec["alias"]), prop["port"])
+            out.append({"name": prop["name"], "service": service, "port": prop["port"],
+                        "form": prop.get("form", "address:port"), "address_variable": prefix + "_ADDR",
+                        "port_variable": prefix + "_PORT"})
+    return out
 
 
 def link_sources(aliases, containers, placement=None):
@@ -40,4 +125,4 @@ def link_sources(aliases, containers, placement=None):
 
 class FilterModule:
     def filters(self):
-        return {"link_sources": link_sources}
+        return {"link_sources": link_sources, "service_view": service_view}

@@ -140,6 +140,13 @@ ROLES = [
     ("site.yml", {"net_mode": "pipework", "net_pipework_addresses": {"MongoDB": "172.17.200.10/16"}}, "net_pipework_addresses", False),
     ("site.yml", {"net_mode": "link", "stack_mongodb_image": "encompass/no-such-image:1", "images_standins": ["elasticsearch", "tomcat"]},
      "encompass/no-such-image:1 is not on this host", False),
+    # The services' definition (stack_services): read by every mode's plan, before any change.
+    ("site.yml", {"net_mode": "link", "stack_services": {
+        "elasticsearch": {"ports": [9200], "alias": "es", "properties": [{"name": "es.node.hosts", "port": 9300}]},
+        "mongodb": {"ports": [27017], "alias": "db"}, "tomcat": {"ports": [8080]}}},
+     "elasticsearch: a property wants a name, one of the service's ports (9200)", False),
+    ("site.yml", {"net_mode": "portmap", "stack_services": {"mongodb": {}, "elasticsearch": {}, "tomcat": {}, "cache": {"ports": [6379]}}},
+     "defines mongodb, elasticsearch, tomcat, cache, but the stack's containers are", False),
     ("site.yml", {"net_mode": "multihost", "net_multihost_index": 1}, "both have index 1", TWO),
     # One host's index out of range (each its own: the same index on two hosts is an error of its own).
     ("site.yml", {"net_mode": "multihost"}, "has index 300, out of range 1 to 254",

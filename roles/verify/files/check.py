@@ -1,4 +1,4 @@
-# Runs on Tomcat's host: the probe (argv[4], probe.py) inside the Tomcat container, then Tomcat's status page fetched
+# Runs on Tomcat's host: the probe (argv[4], probe.py, given argv[5]) inside the Tomcat container, then Tomcat's status page fetched
 # from the host at Tomcat's address (argv[2]; Docker's answer when empty), retried up to argv[3] times a second apart
 # while Tomcat starts. One JSON object out: the probe's rows, the address, the page's HTTP status (0: no answer) and text.
 import json
@@ -8,8 +8,9 @@ import time
 import urllib.error
 import urllib.request
 
-container, address, retries, probe = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-run = subprocess.run(["docker", "exec", container, "python3", "-c", probe], capture_output=True, text=True, check=False)
+container, address, retries, probe, properties = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+run = subprocess.run(["docker", "exec", container, "python3", "-c", probe, properties], capture_output=True, text=True,
+                     check=False)
 if run.returncode != 0:
     sys.exit("the probe inside %s (docker exec) exited %d: %s" % (container, run.returncode, (run.stderr or run.stdout).strip()[-2000:]))
 if not address:

@@ -1,9 +1,11 @@
-# Runs inside the Tomcat container: read Tomcat's own setenv.sh, connect to every endpoint it names.
+# Runs inside the Tomcat container: read Tomcat's own setenv.sh, connect to every endpoint it names. argv[1]: the
+# properties to look for (JSON, name -> the port an endpoint without one means; stack_services).
 import json
 import re
 import socket
+import sys
 
-DEFAULTS = {"es.node.hosts": 9200, "db.encompass.hosts": 27017, "db.audit.hosts": 27018}
+DEFAULTS = json.loads(sys.argv[1])
 with open("/var/lib/tomcat10/bin/setenv.sh", encoding="utf-8") as handle:
     text = handle.read()
 rows = []

@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.encompass.netlab.plugins.filter.stack import link_sources
+from ansible_collections.encompass.netlab.plugins.filter.stack import link_sources, service_view
 
 CONTAINERS = {"mongodb": "MongoDB", "elasticsearch": "ElasticSearch", "tomcat": "Tomcat"}
 ALIASES = {"mongodb": "db", "elasticsearch": "es"}
@@ -37,3 +40,58 @@ def test_bad_sources(aliases, containers, message):
     with pytest.raises(AnsibleFilterError) as err:
         link_sources(aliases, containers)
     assert message in str(err.value)
+
+
+# service_view: the stack role's own definition, read from its defaults, gives what the roles spelled before.
+DEFAULTS = Path(__file__).resolve().parents[4] / "roles" / "stack" / "defaults" / "main.yml"
+SERVICES = yaml.safe_load(DEFAULTS.read_text(encoding="utf-8"))["stack_services"]
+
+
+def test_the_seeds_definition_gives_the_seeds_aliases_policy_and_ports():
+    assert service_view(SERVICES, "aliases", CONTAINERS) == {"elasticsearch": "es", "mongodb": "db"}
+    assert service_view(SERVICES, "policy") == {"mongodb": {"ports": [27017, 27018], "sources": ["tomcat"]},
+                                                "elasticsearch": {"ports": [9200, 9300], "sources": ["tomcat"]}}
+    assert service_view(SERVICES, "ports") == {"elasticsearch": {"9200": 9200, "9300": 9300},
+                                               "mongodb": {"27017": 27017, "27018": 27018}, "tomcat": {"8080": 8080}}
+
+
+def test_the_seeds_properties_in_the_seeds_order_with_their_link_variables():
+    assert [(p["name"], p["port"], p["form"], p["address_variable"], p["port_variable"])
+            for p in service_view(SERVICES, "properties")] == [
+        ("es.node.hosts", 9200, "address", "ES_PORT_9200_TCP_ADDR", "ES_PORT_9200_TCP_PORT"),
+        ("db.encompass.hosts", 27017, "address:port", "DB_PORT_27017_TCP_ADDR", "DB_PORT_27017_TCP_PORT"),
+        ("db.audit.hosts", 27018, "address:port", "DB_PORT_27018_TCP_ADDR", "DB_PORT_27018_TCP_PORT"),
+    ]
+
+
+def test_a_fourth_service_is_one_more_entry():
+    services = dict(SERVICES, cache={"ports": [6379], "alias": "my-cache", "sources": ["tomcat"],
+                                     "properties": [{"name": "cache.hosts", "port": 6379}]})
+    assert service_view(services, "aliases")["cache"] == "my-cache"
+    assert service_view(services, "policy")["cache"] == {"ports": [6379], "sources": ["tomcat"]}
+    assert service_view(services, "properties")[-1]["address_variable"] == "MY_CACHE_PORT_6379_TCP_ADDR"
+    assert service_view({"tomcat": None}, "ports") == {"tomcat": {}}
+
+
+@pytest.mark.parametrize("services, view, containers, message", [
+    (SERVICES, "hosts", None, "no view 'hosts'"),
+    ([], "ports", None, "want a dict of service to its definition"),
+    (SERVICES, "aliases", {"mongodb": "MongoDB"}, "defines elasticsearch, mongodb, tomcat, but the stack's containers are mongodb"),
+    ({"a": "x"}, "ports", None, "a: want a dict"),
+    ({"a": {"port": 1}}, "ports", None, "a: unknown key port"),
+    ({"a": {"ports": [0]}}, "ports", None, "a: ports want a list of distinct TCP ports 1 to 65535"),
+    ({"a": {"ports": [80, 80]}}, "ports", None, "a: ports want a list of distinct"),
+    ({"a": {"ports": ["80"]}}, "ports", None, "a: ports want a list of distinct"),
+    ({"a": {"alias": "x"}, "b": {"alias": "X"}}, "aliases", None, "b: alias wants a link alias of its own, got 'X' (a has it)"),
+    ({"a": {"sources": ["c"]}}, "policy", None, "a: sources want a list of the stack's services (a), got ['c']"),
+    ({"a": {"ports": [1], "alias": "x", "properties": [{"name": "p", "port": 2}]}}, "properties", None,
+     "a: a property wants a name, one of the service's ports (1)"),
+    ({"a": {"ports": [1], "alias": "x", "properties": [{"name": "p", "port": 1, "form": "url"}]}}, "properties", None,
+     "a property wants a name"),
+    ({"a": {"ports": [1], "properties": [{"name": "p", "port": 1}]}}, "properties", None,
+     "a: property p needs the service's alias"),
+])
+def test_a_definition_the_filter_cannot_read_fails_naming_it(services, view, containers, message):
+    with pytest.raises(AnsibleFilterError) as err:
+        service_view(services, view, containers)
+    assert message in str(err.value) and str(err.value).endswith("Nothing was changed.")
