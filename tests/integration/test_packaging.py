@@ -83,9 +83,11 @@ def test_role_argument_specs(installed, name):
 
 
 # Where YAML refers to another collection's content: a module or include key, a role, a filter or test, a connection.
+# A role or connection is named in block style (a `name: es.node.hosts` inside a flow mapping is data: stack_services'
+# JAVA_OPTS properties).
 COLLECTION_REF = re.compile(
     r"^\s*-?\s*(?P<key>[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*:"
-    r"|(?:\bname|\brole|ansible_connection|\bconnection):\s*[\"']?(?P<named>[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*"
+    r"|^\s*-?\s*(?:name|role|ansible_connection|connection):\s*[\"']?(?P<named>[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*"
     r"|(?:\|\s*|\bis\s+(?:not\s+)?|map\(['\"]|select\(['\"]|reject\(['\"])(?P<plugin>[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*",
     re.MULTILINE,
 )
