@@ -42,10 +42,10 @@ def _check_services(services, containers):
             _fail("%s: ports want a list of distinct TCP ports 1 to 65535, got %r" % (service, ports))
         alias = spec.get("alias")
         if alias is not None:
-            if not isinstance(alias, str) or not alias or env_prefix(alias) in aliases:
-                _fail("%s: alias wants a link alias of its own, got %r%s" % (
-                    service, alias, " (%s has it)" % aliases[env_prefix(alias)] if isinstance(alias, str) and alias
-                    and env_prefix(alias) in aliases else ""))
+            if not isinstance(alias, str) or not alias:
+                _fail("%s: alias wants a link alias of its own, got %r" % (service, alias))
+            if env_prefix(alias) in aliases:
+                _fail("%s: alias wants a link alias of its own, got %r (%s has it)" % (service, alias, aliases[env_prefix(alias)]))
             aliases[env_prefix(alias)] = service
         sources = spec.get("sources", [])
         if not isinstance(sources, list) or [s for s in sources if s not in services]:
