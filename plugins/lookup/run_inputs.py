@@ -29,7 +29,7 @@ options:
   pattern:
     description: A regular expression the names of the variables that count match (from their start).
     type: str
-    default: "^(net_mode$|(stack|net|host|images|image_build|base_image|dind_host_image|elasticsearch|mongodb|tomcat|verify)_[a-z0-9])"
+    default: "^(net_mode$|(stack|net|host|images|image_build|base_image|dind_host_image|service|tomcat|verify)_[a-z0-9])"
 """
 
 EXAMPLES = r"""
@@ -83,12 +83,17 @@ def code_digest(root=None):
 
 
 def matching(variables, wanted, value_of):
-    """{name: value} of the variables whose names match, each value as value_of gives it, or the error it raises."""
+    """{name: value as JSON} of the variables whose names match, each value as value_of gives it, or the error it raises.
+
+    The value is written out here, not later: another host's variables (hostvars) are resolved only as they are read,
+    so a value that names what is not defined there (a role's default, in a value given in the inventory) raises only
+    then.
+    """
     found = {}
     for name in sorted(variables.keys()):
         if wanted.match(name):
             try:
-                found[name] = value_of(name)
+                found[name] = json.dumps(value_of(name), sort_keys=True, default=str)
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 # Whatever templating raises (a variable that names what is not defined yet): the error is the input.
                 found[name] = "<%s: %s>" % (type(exc).__name__, exc)

@@ -68,6 +68,20 @@ def test_a_value_not_defined_yet_counts_by_its_error(collection):  # pylint: dis
     assert first != lookup(here(tomcat_host="{{ other.placement.tomcat }}"))
 
 
+class Unresolved:
+    """Stands for another host's value that raises only when it is written out (what Ansible's hostvars hand over for
+    a value that templates a role default of the reading host, which the other host does not have)."""
+
+    def __str__(self):
+        raise NameError("'stack_elasticsearch_container' is undefined")
+
+
+def test_another_hosts_value_that_raises_when_written_counts_by_its_error(collection):  # pylint: disable=unused-argument
+    unresolved = here(hostvars={"h1": {}, "h2": {"stack_services": {"es": {"container": Unresolved()}}}})
+    first = lookup(unresolved)
+    assert first == lookup(unresolved) and first != lookup(here())
+
+
 def test_the_collections_code_counts_and_the_report_does_not(collection):
     base = lookup(here())
     (collection / "playbooks" / "topology" / "topology.json").write_text("{}")
