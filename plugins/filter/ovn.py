@@ -12,17 +12,25 @@ from ansible_collections.encompass.netlab.plugins.module_utils._errors import In
 from ansible_collections.encompass.netlab.plugins.module_utils._ovn import stack_addresses
 from ansible_collections.encompass.netlab.plugins.module_utils._veth import default_mac
 
-# Each service's place in its host's block.
-OFFSETS = {"mongodb": 10, "elasticsearch": 11, "tomcat": 12}
+# The first service's place in its host's block; each next service (the stack's order) takes the next one.
+FIRST_OFFSET = 10
 
 
 def ovn_addresses(placement, indexes, subnet="172.29.0.0/16", host_prefix=24, offsets=None):
-    """{service: {address: CIDR, mac: MAC}} for the services placed on hosts with stable indexes."""
-    offsets = dict(OFFSETS, **(offsets or {}))
+    """{service: {address: CIDR, mac: MAC}} for the services placed on hosts with stable indexes.
+
+    placement: service -> host, in the stack's order (stack_services'): the i-th service has offset 10 + i in its
+    host's block (the seed's MongoDB 10, Elasticsearch 11, Tomcat 12), unless offsets gives it one.
+    """
+    if not isinstance(placement, dict):
+        raise AnsibleFilterError("ovn_addresses: want the placement, service to host, got %r" % (placement,))
+    offsets = dict({service: FIRST_OFFSET + i for i, service in enumerate(placement)}, **(offsets or {}))
     try:
-        unknown = sorted(set(placement) - set(offsets))
-        if unknown:
-            raise InputError("no address offset for %s" % ", ".join(unknown))
+        taken = {}
+        for service in placement:
+            if offsets[service] in taken:
+                raise InputError("%s and %s have the same address offset %s" % (taken[offsets[service]], service, offsets[service]))
+            taken[offsets[service]] = service
         missing = sorted(set(placement.values()) - set(indexes))
         if missing:
             raise InputError("no index for host %s" % ", ".join(missing))

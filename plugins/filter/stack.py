@@ -6,13 +6,17 @@
 
 from __future__ import annotations
 
+import re
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.encompass.netlab.plugins.module_utils._link_env import env_prefix
 
-SERVICE_KEYS = ("ports", "alias", "properties", "sources")
+SERVICE_KEYS = ("container", "image", "env", "ports", "alias", "properties", "sources")
 PROPERTY_FORMS = ("address:port", "address")
-VIEWS = ("aliases", "policy", "properties", "ports")
+VIEWS = ("aliases", "containers", "images", "policy", "properties", "ports", "run")
+# Docker's rule for a container name.
+CONTAINER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def _fail(message):
@@ -22,11 +26,12 @@ def _fail(message):
 def _check_services(services, containers):
     """Raise on anything service_view cannot read; return nothing."""
     if not isinstance(services, dict) or not services:
-        _fail("want a dict of service to its definition (ports, alias, properties, sources), got %r" % (services,))
+        _fail("want a dict of service to its definition (%s), got %r" % (", ".join(SERVICE_KEYS), services))
     if containers is not None and sorted(containers) != sorted(services):
-        _fail("defines %s, but the stack's containers are %s (stack_<service>_container); define each once"
+        _fail("defines %s, but the stack's containers are %s; define each once"
               % (", ".join(services), ", ".join(containers)))
     aliases = {}
+    names = {}
     for service, spec in services.items():
         if spec is None:
             spec = {}
@@ -61,16 +66,34 @@ def _check_services(services, containers):
                       % (service, ", ".join(str(p) for p in ports) or "none", " or ".join(PROPERTY_FORMS), prop))
             if alias is None:
                 _fail("%s: property %s needs the service's alias (its link variables' prefix)" % (service, prop["name"]))
+        name = spec.get("container")
+        if not isinstance(name, str) or not CONTAINER_NAME.match(name):
+            _fail("%s: container wants a container name of letters, digits and _ . - (starting with a letter or digit),"
+                  " got %r" % (service, name))
+        if name in names:
+            _fail("%s: container wants a name of its own, got %r (%s has it)" % (service, name, names[name]))
+        names[name] = service
+        image = spec.get("image")
+        if not isinstance(image, str) or not image.strip():
+            _fail("%s: image wants the image's name (a stand-in the images role builds, or one to pull), got %r"
+                  % (service, image))
+        env = spec.get("env", {})
+        if not isinstance(env, dict) or [k for k, v in env.items() if not isinstance(k, str) or not k
+                                         or isinstance(v, (dict, list)) or v is None]:
+            _fail("%s: env wants a dict of variable name to a string, got %r" % (service, env))
 
 
 def service_view(services, view, containers=None):
     """One view of the stack's service definitions (stack_services), checked whole first.
 
     aliases: service -> link alias, for the services that have one (the sources Tomcat is linked to).
+    containers: service -> container name (stack_containers), in the definition's order.
+    images: service -> image (stack_images).
     policy: service -> {ports, sources}, for the services that name sources (stack_policy_services).
     properties: [{name, service, port, form, address_variable, port_variable}], Tomcat's JAVA_OPTS properties in the
       definition's order, with the link variables each is made from (ES_PORT_9200_TCP_ADDR, ..._PORT).
     ports: service -> {container port: host port}, the same number (net_portmap_ports).
+    run: service -> {container, image, env}, what its container runs with (the service role).
     containers: service -> container name; when given, it must name the same services.
     """
     if view not in VIEWS:
@@ -84,6 +107,14 @@ def service_view(services, view, containers=None):
                 for service, spec in specs.items() if spec.get("sources")}
     if view == "ports":
         return {service: {str(port): port for port in spec.get("ports", [])} for service, spec in specs.items()}
+    if view == "containers":
+        return {service: spec["container"] for service, spec in specs.items()}
+    if view == "images":
+        return {service: spec["image"] for service, spec in specs.items()}
+    if view == "run":
+        return {service: {"container": spec["container"], "image": spec["image"],
+                          "env": {str(k): str(v) for k, v in spec.get("env", {}).items()}}
+                for service, spec in specs.items()}
     out = []
     for service, spec in specs.items():
         for prop in spec.get("properties", []):

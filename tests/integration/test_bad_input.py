@@ -136,7 +136,7 @@ ROLES = [
      "net_portmap_addresses gives, by service and container port, an IPv4 address, bridge", False),
     ("site.yml", {"net_mode": "portmap", "net_portmap_addresses": {"mongodb": {"27019": "all"}}},
      "for ports of net_portmap_ports only", False),
-    ("site.yml", {"net_mode": "pipework", "stack_tomcat_container": "bad name"}, "container names must be three different names", False),
+    ("site.yml", {"net_mode": "pipework", "stack_tomcat_container": "bad name"}, "tomcat: container wants a container name of letters", False),
     ("site.yml", {"net_mode": "pipework", "net_pipework_addresses": {"MongoDB": "172.17.200.10/16"}}, "net_pipework_addresses", False),
     ("site.yml", {"net_mode": "link", "stack_mongodb_image": "encompass/no-such-image:1", "images_standins": ["elasticsearch", "tomcat"]},
      "encompass/no-such-image:1 is not on this host", False),
@@ -145,8 +145,13 @@ ROLES = [
         "elasticsearch": {"ports": [9200], "alias": "es", "properties": [{"name": "es.node.hosts", "port": 9300}]},
         "mongodb": {"ports": [27017], "alias": "db"}, "tomcat": {"ports": [8080]}}},
      "elasticsearch: a property wants a name, one of the service's ports (9200)", False),
-    ("site.yml", {"net_mode": "portmap", "stack_services": {"mongodb": {}, "elasticsearch": {}, "tomcat": {}, "cache": {"ports": [6379]}}},
-     "defines mongodb, elasticsearch, tomcat, cache, but the stack's containers are", False),
+    ("site.yml", {"net_mode": "portmap", "stack_services": {
+        "mongodb": {"container": "MongoDB", "image": "encompass/mongodb:latest", "ports": [27017]},
+        "cache": {"container": "MongoDB", "image": "example/cache:1", "ports": [6379]}}},
+     "cache: container wants a name of its own, got 'MongoDB' (mongodb has it)", False),
+    ("site.yml", {"net_mode": "link", "stack_services": {
+        "mongodb": {"container": "MongoDB", "image": "encompass/mongodb:latest", "ports": [27017]}}},
+     "stack_services must define tomcat", False),
     ("site.yml", {"net_mode": "multihost", "net_multihost_index": 1}, "both have index 1", TWO),
     # One host's index out of range (each its own: the same index on two hosts is an error of its own).
     ("site.yml", {"net_mode": "multihost"}, "has index 300, out of range 1 to 254",

@@ -59,7 +59,7 @@ def wired(target):
     first = site("pipework")
     assert first.rc == 0 and verified(first), first.stdout[-4000:]
     opts = read(SETENV)
-    assert "-Des.node.hosts=172.17.200.11 " in opts and "-Ddb.encompass.hosts=172.17.200.10:27017" in opts
+    assert "-Ddb.encompass.hosts=172.17.200.10:27017 -Ddb.audit.hosts=172.17.200.10:27018 -Des.node.hosts=172.17.200.11\"" in opts
     assert read("/etc/encompass-netlab/net_mode").strip() == "pipework"
     yield
     assert target.playbook("teardown.yml").rc == 0

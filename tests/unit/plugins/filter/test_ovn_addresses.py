@@ -19,9 +19,25 @@ def test_addresses_and_the_mac_veth_attach_derives():
     assert all(p["mac"] == default_mac(p["address"]) for p in planned.values())
 
 
+def test_a_fourth_service_takes_the_next_offset_and_given_offsets_win():
+    placement = {"mongodb": "a", "elasticsearch": "a", "tomcat": "b", "cache": "a"}
+    planned = ovn_addresses(placement, {"a": 1, "b": 2})
+    assert [planned[s]["address"] for s in placement] == ["172.29.1.10/16", "172.29.1.11/16", "172.29.2.12/16", "172.29.1.13/16"]
+    assert ovn_addresses(placement, {"a": 1, "b": 2}, offsets={"cache": 40})["cache"]["address"] == "172.29.1.40/16"
+
+
+@pytest.mark.parametrize("placement, indexes, offsets, message", [
+    ({"mongodb": "a", "cache": "a"}, {"a": 1}, {"cache": 10}, "mongodb and cache have the same address offset 10"),
+    ({"mongodb": "a"}, {"a": 1}, {"mongodb": 300}, "offset 300 of mongodb does not fit a /24 block"),
+    (["mongodb"], {"a": 1}, None, "want the placement, service to host"),
+])
+def test_bad_offsets(placement, indexes, offsets, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        ovn_addresses(placement, indexes, offsets=offsets)
+
+
 @pytest.mark.parametrize("placement, indexes, subnet, message", [
     ({"mongodb": "a"}, {"b": 1}, "172.29.0.0/16", "no index for host a"),
-    ({"redis": "a"}, {"a": 1}, "172.29.0.0/16", "no address offset for redis"),
     ({"mongodb": "a"}, {"a": 1}, "172.29.0.0/33", "ovn_addresses"),
     ({"mongodb": "a"}, {"a": 2}, "172.29.0.0/24", "blocks of /24 must be longer than the subnet's /24"),
 ])

@@ -44,7 +44,18 @@ def test_bad_sources(aliases, containers, message):
 
 # service_view: the stack role's own definition, read from its defaults, gives what the roles spelled before.
 DEFAULTS = Path(__file__).resolve().parents[4] / "roles" / "stack" / "defaults" / "main.yml"
-SERVICES = yaml.safe_load(DEFAULTS.read_text(encoding="utf-8"))["stack_services"]
+DEFAULT_VARS = yaml.safe_load(DEFAULTS.read_text(encoding="utf-8"))
+# The names the defaults template in from the six seed variables (stack_mongodb_container, ...), filled in as Ansible would.
+SERVICES = {
+    service: {key: (DEFAULT_VARS[value.strip("{} ")] if isinstance(value, str) and value.startswith("{{") else value)
+              for key, value in spec.items()}
+    for service, spec in DEFAULT_VARS["stack_services"].items()
+}
+
+
+def own(spec, name):
+    """A definition with the container and image every service needs."""
+    return dict({"container": name, "image": name.lower() + ":latest"}, **spec)
 
 
 def test_the_seeds_definition_gives_the_seeds_aliases_policy_and_ports():
@@ -55,34 +66,47 @@ def test_the_seeds_definition_gives_the_seeds_aliases_policy_and_ports():
                                                "mongodb": {"27017": 27017, "27018": 27018}, "tomcat": {"8080": 8080}}
 
 
-def test_the_seeds_properties_in_the_seeds_order_with_their_link_variables():
+def test_the_seeds_containers_and_images_in_the_order_that_places_them():
+    # The order places the containers (service i on host i) and numbers the static addresses: MongoDB first.
+    assert list(service_view(SERVICES, "containers").items()) == list(CONTAINERS.items())
+    assert service_view(SERVICES, "images") == {"mongodb": "encompass/mongodb:latest",
+                                                "elasticsearch": "encompass/elastic_search:latest",
+                                                "tomcat": "encompass/tomcat7:latest"}
+    run = service_view(SERVICES, "run")
+    assert run["elasticsearch"]["env"] == {"CLUSTER_NAME": "encsearchdb", "cluster.name": "encsearchdb",
+                                           "discovery.type": "single-node"}
+    assert run["mongodb"] == {"container": "MongoDB", "image": "encompass/mongodb:latest", "env": {}}
+
+
+def test_the_seeds_properties_in_the_services_order_with_their_link_variables():
     assert [(p["name"], p["port"], p["form"], p["address_variable"], p["port_variable"])
             for p in service_view(SERVICES, "properties")] == [
-        ("es.node.hosts", 9200, "address", "ES_PORT_9200_TCP_ADDR", "ES_PORT_9200_TCP_PORT"),
         ("db.encompass.hosts", 27017, "address:port", "DB_PORT_27017_TCP_ADDR", "DB_PORT_27017_TCP_PORT"),
         ("db.audit.hosts", 27018, "address:port", "DB_PORT_27018_TCP_ADDR", "DB_PORT_27018_TCP_PORT"),
+        ("es.node.hosts", 9200, "address", "ES_PORT_9200_TCP_ADDR", "ES_PORT_9200_TCP_PORT"),
     ]
 
 
 def test_a_fourth_service_is_one_more_entry():
-    services = dict(SERVICES, cache={"ports": [6379], "alias": "my-cache", "sources": ["tomcat"],
-                                     "properties": [{"name": "cache.hosts", "port": 6379}]})
+    services = dict(SERVICES, cache={"container": "Cache", "image": "example/cache:1", "ports": [6379], "alias": "my-cache",
+                                     "sources": ["tomcat"], "properties": [{"name": "cache.hosts", "port": 6379}]})
+    assert service_view(services, "containers")["cache"] == "Cache"
     assert service_view(services, "aliases")["cache"] == "my-cache"
     assert service_view(services, "policy")["cache"] == {"ports": [6379], "sources": ["tomcat"]}
     assert service_view(services, "properties")[-1]["address_variable"] == "MY_CACHE_PORT_6379_TCP_ADDR"
-    assert service_view({"tomcat": None}, "ports") == {"tomcat": {}}
+    assert service_view({"tomcat": {"container": "T", "image": "t"}}, "ports") == {"tomcat": {}}
 
 
 @pytest.mark.parametrize("services, view, containers, message", [
     (SERVICES, "hosts", None, "no view 'hosts'"),
     ([], "ports", None, "want a dict of service to its definition"),
-    (SERVICES, "aliases", {"mongodb": "MongoDB"}, "defines elasticsearch, mongodb, tomcat, but the stack's containers are mongodb"),
+    (SERVICES, "aliases", {"mongodb": "MongoDB"}, "defines mongodb, elasticsearch, tomcat, but the stack's containers are mongodb"),
     ({"a": "x"}, "ports", None, "a: want a dict"),
     ({"a": {"port": 1}}, "ports", None, "a: unknown key port"),
     ({"a": {"ports": [0]}}, "ports", None, "a: ports want a list of distinct TCP ports 1 to 65535"),
     ({"a": {"ports": [80, 80]}}, "ports", None, "a: ports want a list of distinct"),
     ({"a": {"ports": ["80"]}}, "ports", None, "a: ports want a list of distinct"),
-    ({"a": {"alias": "x"}, "b": {"alias": "X"}}, "aliases", None, "b: alias wants a link alias of its own, got 'X' (a has it)"),
+    ({"a": own({"alias": "x"}, "A"), "b": own({"alias": "X"}, "B")}, "aliases", None, "b: alias wants a link alias of its own, got 'X' (a has it)"),
     ({"a": {"sources": ["c"]}}, "policy", None, "a: sources want a list of the stack's services (a), got ['c']"),
     ({"a": {"ports": [1], "alias": "x", "properties": [{"name": "p", "port": 2}]}}, "properties", None,
      "a: a property wants a name, one of the service's ports (1)"),
@@ -90,6 +114,12 @@ def test_a_fourth_service_is_one_more_entry():
      "a property wants a name"),
     ({"a": {"ports": [1], "properties": [{"name": "p", "port": 1}]}}, "properties", None,
      "a: property p needs the service's alias"),
+    ({"a": {}}, "ports", None, "a: container wants a container name of letters, digits"),
+    ({"a": {"container": "bad name", "image": "x"}}, "ports", None, "a: container wants a container name"),
+    ({"a": own({}, "X"), "b": own({}, "X")}, "containers", None, "b: container wants a name of its own, got 'X' (a has it)"),
+    ({"a": {"container": "A", "image": " "}}, "images", None, "a: image wants the image's name"),
+    ({"a": own({"env": {"K": ["v"]}}, "A")}, "run", None, "a: env wants a dict of variable name to a string"),
+    ({"a": own({"env": "K=v"}, "A")}, "run", None, "a: env wants a dict"),
 ])
 def test_a_definition_the_filter_cannot_read_fails_naming_it(services, view, containers, message):
     with pytest.raises(AnsibleFilterError) as err:

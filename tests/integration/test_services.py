@@ -1,0 +1,110 @@
+# Copyright (c) encompass.netlab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A service of one's own is data: a fourth entry in stack_services (a small image of its own, not built by the
+collection) is run, addressed, reached from Tomcat, filtered by the policy and drawn in every mode, on two
+Docker-in-Docker hosts (the single-host modes on the first), with no code of its own; taken out of stack_services,
+its container goes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import run_playbook  # pylint: disable=import-error
+from dind_lab import BASE_IMAGE, Lab  # pylint: disable=import-error
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK_IMAGES = ("encompass/elastic_search:latest", "encompass/mongodb:latest", "encompass/tomcat7:latest")
+CACHE_IMAGE = "encompass/netlab-test-cache:1"
+# The seed's three as the stack role defines them, and a fourth: a TCP service on 6379 that Tomcat reaches as "cache".
+SERVICES = yaml.safe_load((ROOT / "roles" / "stack" / "defaults" / "main.yml").read_text(encoding="utf-8"))["stack_services"]
+FOURTH = dict(SERVICES, cache={"container": "Cache", "image": CACHE_IMAGE, "ports": [6379], "alias": "cache",
+                               "properties": [{"name": "cache.hosts", "port": 6379}], "sources": ["tomcat"]})
+SETENV = "/etc/encompass-netlab/tomcat/setenv.sh"
+
+
+@pytest.fixture(scope="module", name="lab")
+def fixture_lab(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("services")
+    dockerfile = 'FROM %s\nEXPOSE 6379\nCMD ["python3", "-m", "http.server", "6379"]\n' % BASE_IMAGE
+    subprocess.run(["docker", "build", "-q", "--label", "org.encompass.netlab.lab=image", "-t", CACHE_IMAGE, "-"],
+                   input=dockerfile.encode(), capture_output=True, check=True)
+    lab = Lab(2).up()
+    try:
+        names = list(lab.hosts)
+        host_vars = {name: {"net_multihost_underlay_ip": lab.hosts[name], "net_multihost_index": index + 1}
+                     for index, name in enumerate(names)}
+        lab.one = lab.inventory(tmp / "one.json", host_vars, only=names[:1])
+        lab.both = lab.inventory(tmp / "both.json", host_vars)
+        ready = run_playbook("host.yml", "-i", str(lab.both))
+        assert ready.rc == 0, ready.stdout[-3000:]
+        lab.load_image(BASE_IMAGE, CACHE_IMAGE, *STACK_IMAGES)
+        lab.tmp = tmp
+        yield lab
+    finally:
+        lab.down()
+        subprocess.run(["docker", "rmi", CACHE_IMAGE], capture_output=True, check=False)
+
+
+def site(lab, inventory, mode, **extra):
+    out = lab.tmp / ("report-" + mode)
+    result = run_playbook("site.yml", "-i", str(inventory), extra_vars=dict(
+        {"net_mode": mode, "stack_services": FOURTH, "verify_report_dir": str(out)}, **extra))
+    return result, out
+
+
+def running(lab, host):
+    return set(lab.exec(host, "docker", "ps", "--format", "{{.Names}}").stdout.split())
+
+
+@pytest.mark.parametrize("mode, multi", [("portmap", False), ("link", False), ("pipework", False),
+                                         ("multihost", True), ("ovn", True)])
+def test_a_fourth_service_runs_is_reached_and_drawn_in_every_mode(lab, mode, multi):
+    names = list(lab.hosts)
+    # In the multi-host modes the fourth service is placed on the second host, away from Tomcat (first host).
+    placement = {"net_%s_placement" % mode: {"cache": names[1]}} if multi else {}
+    result, out = site(lab, lab.both if multi else lab.one, mode, **placement)
+    assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    cache_host = names[1] if multi else names[0]
+    assert "Cache" in running(lab, cache_host)
+    if multi:
+        assert "Cache" not in running(lab, names[0])
+    # Tomcat's JAVA_OPTS name it, its status page and the probe from inside Tomcat reach it.
+    setenv = lab.exec(names[0], "cat", SETENV).stdout
+    assert " -Dcache.hosts=" in setenv, setenv
+    report = json.loads((out / "topology.json").read_text(encoding="utf-8"))
+    probes = {p["name"]: p for p in report["probes"]}
+    assert probes["cache.hosts"]["answered"] and probes["cache.hosts"]["to"]["port"] == "6379", probes
+    assert all(p["answered"] for p in probes.values()), probes
+    # Addressed the way the mode addresses the others, and drawn.
+    address = probes["cache.hosts"]["to"]["address"]
+    if mode == "pipework":
+        assert address == "172.17.200.13"  # after MongoDB .10, Elasticsearch .11, Tomcat .12
+    if mode == "ovn":
+        assert address.endswith(".13")
+    if mode == "portmap":
+        published = lab.exec(names[0], "docker", "port", "Cache").stdout
+        assert "6379/tcp ->" in published, published
+    assert "Cache" in (out / "topology.dot").read_text(encoding="utf-8")
+    # The policy filters it as it filters the seed's services: only Tomcat reaches 6379.
+    rules = lab.exec(cache_host, "nft", "list", "ruleset").stdout
+    assert "6379" in rules, rules[-3000:]
+    # A second run changes nothing.
+    again = site(lab, lab.both if multi else lab.one, mode, **placement)[0]
+    assert again.rc == 0 and again.changed == 0, again.changed_tasks()
+
+
+def test_a_service_taken_out_of_the_definition_is_removed(lab):
+    names = list(lab.hosts)
+    result = site(lab, lab.one, "pipework")[0]
+    assert result.rc == 0 and "Cache" in running(lab, names[0]), result.stdout[-4000:]
+    result = run_playbook("site.yml", "-i", str(lab.one),
+                          extra_vars={"net_mode": "pipework", "verify_report_dir": str(lab.tmp / "report-three")})
+    assert result.rc == 0, result.stdout[-4000:]
+    assert "Cache" not in running(lab, names[0]) and {"MongoDB", "ElasticSearch", "Tomcat"} <= running(lab, names[0])
+    assert " -Dcache.hosts=" not in lab.exec(names[0], "cat", SETENV).stdout
