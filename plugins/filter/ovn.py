@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.encompass.netlab.plugins.module_utils._errors import InputError
@@ -40,6 +42,51 @@ def ovn_addresses(placement, indexes, subnet="172.29.0.0/16", host_prefix=24, of
     return {service: {"address": cidr, "mac": default_mac(cidr)} for service, cidr in planned.items()}
 
 
+def ovn_switch(addresses, switch, containers, placement=None, policy=None, probe_port=None):
+    """The stack's logical switch as one plan: its ports, its ACLs and each host's attachments.
+
+    addresses: service -> {address, mac} (ovn_addresses), in the stack's order.
+    switch: the switch's name; service S's port is <switch>-S.
+    containers: service -> container name (stack_containers), in the stack's order.
+    placement: service -> inventory host; attachments lists, by host, what veth_attach attaches there.
+    policy: service -> {ports, sources} (stack_policy_services): only the sources reach a service's ports.
+    probe_port: the TCP port the stack's containers reach each other on (verify's transfer), besides ICMP.
+    Returns {ports: [{name, addresses, external_ids}], acls: [{direction, priority, action, match}],
+    attachments: {host: [{container, address, mac, external_ids}]}}.
+    """
+    if not isinstance(addresses, dict) or not isinstance(containers, dict):
+        raise AnsibleFilterError("ovn_switch: want the planned addresses and the containers, by service")
+    unknown = sorted(set(addresses) - set(containers))
+    if unknown:
+        raise AnsibleFilterError("ovn_switch: %s has an address but no container" % ", ".join(unknown))
+    names = {service: "%s-%s" % (switch, service) for service in containers}
+    ips = {service: str(planned["address"]).split("/", 1)[0] for service, planned in addresses.items()}
+    ports = [{"name": names[service], "addresses": ["%s %s" % (planned["mac"], ips[service])],
+              "external_ids": {"encompass-netlab-container": containers[service]}}
+             for service, planned in addresses.items()]
+    acls = []
+    for service, rule in sorted((policy or {}).items()):
+        if service not in names:
+            continue
+        sources = [ips[source] for source in rule.get("sources", []) if source in ips]
+        acls.append({"direction": "to-lport", "priority": 1001, "action": "allow-related",
+                     "match": 'outport == "%s" && ip4.src == %s && tcp.dst == {%s}' % (
+                         names[service], sources[0] if len(sources) == 1 else "{%s}" % ", ".join(sources),
+                         ", ".join(str(port) for port in rule.get("ports", [])))})
+    every_port = "{%s}" % ", ".join(json.dumps(name) for name in names.values())
+    acls.append({"direction": "to-lport", "priority": 1001, "action": "allow-related",
+                 "match": "outport == %s && ip4.src == {%s} && (icmp4 || tcp.dst == %s)" % (
+                     every_port, ", ".join(ips.values()), probe_port)})
+    acls.append({"direction": "to-lport", "priority": 1000, "action": "drop", "match": "outport == %s && ip" % every_port})
+    attachments = {}
+    for service, host in (placement or {}).items():
+        if service in addresses:
+            attachments.setdefault(str(host), []).append({
+                "container": containers[service], "address": addresses[service]["address"], "mac": addresses[service]["mac"],
+                "external_ids": {"iface-id": names[service]}})
+    return {"ports": ports, "acls": acls, "attachments": attachments}
+
+
 class FilterModule:
     def filters(self):
-        return {"ovn_addresses": ovn_addresses}
+        return {"ovn_addresses": ovn_addresses, "ovn_switch": ovn_switch}
