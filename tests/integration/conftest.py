@@ -23,7 +23,8 @@ PLAYBOOKS = ROOT / "playbooks"
 # collection order, one running and one queued per worker): the run lasts about as long as its longest file, not that
 # file plus whatever a worker took before it. The fourth file is the one queued behind the longest: a short one.
 LONGEST_FIRST = ("test_first_contact.py", "test_cold_demo.py", "test_net_ovn.py", "test_daemon_process.py",
-                 "test_net_multihost_grow.py", "test_net_multihost.py", "test_host_role.py", "test_faults.py", "test_site.py")
+                 "test_net_multihost_grow.py", "test_net_multihost.py", "test_host_role.py", "test_faults.py", "test_site.py",
+                 "test_services.py")
 
 
 def pytest_collection_modifyitems(items):
