@@ -79,8 +79,9 @@ def _check_services(services, containers):
                   % (service, image))
         env = spec.get("env", {})
         if not isinstance(env, dict) or [k for k, v in env.items() if not isinstance(k, str) or not k
-                                         or isinstance(v, (dict, list)) or v is None]:
-            _fail("%s: env wants a dict of variable name to a string, got %r" % (service, env))
+                                         or isinstance(v, (dict, list, bool)) or v is None]:
+            _fail("%s: env wants a dict of variable name to a string (quote true, false and yes, as Docker wants), got %r"
+                  % (service, env))
 
 
 def service_view(services, view, containers=None):

@@ -76,6 +76,8 @@ def test_the_seeds_containers_and_images_in_the_order_that_places_them():
     assert run["elasticsearch"]["env"] == {"CLUSTER_NAME": "encsearchdb", "cluster.name": "encsearchdb",
                                            "discovery.type": "single-node"}
     assert run["mongodb"] == {"container": "MongoDB", "image": "encompass/mongodb:latest", "env": {}}
+    # A number is written as Docker reads it, a string.
+    assert service_view({"a": own({"env": {"PORT": 6379}}, "A")}, "run")["a"]["env"] == {"PORT": "6379"}
 
 
 def test_the_seeds_properties_in_the_services_order_with_their_link_variables():
@@ -120,6 +122,7 @@ def test_a_fourth_service_is_one_more_entry():
     ({"a": {"container": "A", "image": " "}}, "images", None, "a: image wants the image's name"),
     ({"a": own({"env": {"K": ["v"]}}, "A")}, "run", None, "a: env wants a dict of variable name to a string"),
     ({"a": own({"env": "K=v"}, "A")}, "run", None, "a: env wants a dict"),
+    ({"a": own({"env": {"DEBUG": True}}, "A")}, "run", None, "quote true, false and yes, as Docker wants"),
 ])
 def test_a_definition_the_filter_cannot_read_fails_naming_it(services, view, containers, message):
     with pytest.raises(AnsibleFilterError) as err:
