@@ -1,5 +1,5 @@
 # Runs on Tomcat's host: the probe (argv[4], probe.py, given argv[5]) inside the Tomcat container, then Tomcat's status page fetched
-# from the host at Tomcat's address (argv[2]; Docker's answer when empty), retried up to argv[3] times a second apart
+# from the host at Tomcat's address (argv[2]; Docker's answer when empty) and port (argv[6]), retried up to argv[3] times a second apart
 # while Tomcat starts. One JSON object out: the probe's rows, the address, the page's HTTP status (0: no answer) and text.
 import json
 import subprocess
@@ -8,7 +8,7 @@ import time
 import urllib.error
 import urllib.request
 
-container, address, retries, probe, properties = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+container, address, retries, probe, properties, port = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 run = subprocess.run(["docker", "exec", container, "python3", "-c", probe, properties], capture_output=True, text=True,
                      check=False)
 if run.returncode != 0:
@@ -25,7 +25,7 @@ opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 status, content = 0, ""
 for attempt in range(retries + 1):
     try:
-        with opener.open("http://%s:8080/status.jsp" % address, timeout=10) as page:
+        with opener.open("http://%s:%s/status.jsp" % (address, port), timeout=10) as page:
             status, content = page.status, page.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         status, content = exc.code, ""
