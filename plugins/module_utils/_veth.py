@@ -128,9 +128,14 @@ def plan(current, want, bridge_mtu):
     steps = []
     if current is None:
         steps.append(Step("create", ifname, {"host_ifname": want["host_ifname"], "link_type": want["link_type"]}))
-        # A new pair: the host end is new too; an OVS port left from before (a restarted container)
-        # keeps its row and takes the new device by its name.
+        # A new pair: the host end is new too. An OVS port left from before (a restarted container) is made again
+        # around the new device: Open vSwitch's userspace datapath keeps reading the deleted one under the row
+        # (measured: the container's ARP went unanswered until the port was deleted and added).
         known = want.get("host_state") or {}
+        if want["link_type"] == "veth" and want["bridge_type"] == "ovs" and known.get("ovs_port"):
+            steps.append(Step("ovs-readd-port", want["host_ifname"], {
+                "bridge": want["bridge"], "vlan": want["vlan"], "external_ids": want.get("external_ids") or {}}))
+            known = dict(known, ovs_tag=want["vlan"], external_ids=want.get("external_ids") or {})
         current = dict(managed=True, kind=want["link_type"], mac=None, mtu=None, addresses=[], up=False, routes=[],
                        tx_checksum_offload=None,
                        host=dict(exists=True, master=None, up=False, mtu=None, ovs_port=known.get("ovs_port", False),
@@ -221,6 +226,8 @@ def describe(step):
         "set-master": lambda: "attach %s to Linux bridge %s" % (name, detail["bridge"]),
         "ovs-add-port": lambda: "add %s to OVS bridge %s%s%s" % (name, detail["bridge"], " tag %d" % detail["vlan"] if detail["vlan"] else "", ids()),
         "ovs-set-port": lambda: "set %s vlan tag %s%s" % (name, detail["vlan"] or "none", ids()),
+        "ovs-readd-port": lambda: "add %s to OVS bridge %s again (its device was made again)%s%s" % (
+            name, detail["bridge"], " tag %d" % detail["vlan"] if detail["vlan"] else "", ids()),
         "host-mtu": lambda: "set %s mtu %d" % (name, detail["mtu"]),
         "host-up": lambda: "bring %s up" % name,
     }

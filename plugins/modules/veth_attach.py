@@ -351,7 +351,7 @@ OWN_KEYS = ("container", "pid", "netns", "address", "mac", "host_ifname", "exter
 # The order steps are applied in: the interface exists and is up on the segment before the duplicate
 # probe (between phases 1 and 2); its MAC (derived from the address), the addresses and the routes after.
 PHASE = {"remove": 0, "create": 0, "set-mtu": 1, "set-tx-checksum": 1, "set-master": 1, "ovs-add-port": 1,
-         "ovs-set-port": 1, "host-mtu": 1, "host-up": 1, "up": 1, "del-route": 2, "del-addr": 2, "set-mac": 2.5,
+         "ovs-readd-port": 1, "ovs-set-port": 1, "host-mtu": 1, "host-up": 1, "up": 1, "del-route": 2, "del-addr": 2, "set-mac": 2.5,
          "add-addr": 3, "add-route": 4}
 
 
@@ -669,6 +669,12 @@ class Attachments(Target):
         netlink.set_mtu(step.name, step.detail["mtu"])
 
     def do_ovs_add_port(self, att, step):
+        att["ovs_added"] = True
+        self.db.add_port(step.detail["bridge"], step.name, MANAGER, step.detail["vlan"], step.detail["external_ids"])
+
+    def do_ovs_readd_port(self, att, step):
+        """The row of a port whose device was deleted and made again: removed, then added around the new device."""
+        self.db.remove_port(step.name, MANAGER)
         att["ovs_added"] = True
         self.db.add_port(step.detail["bridge"], step.name, MANAGER, step.detail["vlan"], step.detail["external_ids"])
 

@@ -193,9 +193,18 @@ def test_ovs_bridge_vlan_isolation_and_absent(module):
     assert sh("ovs-vsctl", "get", "Port", retag["interfaces"][1]["host_ifname"], "tag").stdout.strip() == "20"
     assert not ping(a, "192.168.78.11")
 
-    # Restart keeps the OVS port row; the next run brings the interface back.
+    # A restart leaves the OVS port's row without its device; the next run makes the pair and the port again (back
+    # on VLAN 10 here), and traffic flows: on the userspace datapath a row kept over the new device passed nothing.
     sh("docker", "restart", "-t", "0", b)
-    assert module(MODULE, args)["changed"] is True and eth1(b)["addresses"] == ["192.168.78.11/24"]
+    args["attachments"][1]["vlan"] = 10
+    predicted = module(MODULE, args, check=True)
+    repaired = module(MODULE, args)
+    assert repaired["changed"] is True and eth1(b)["addresses"] == ["192.168.78.11/24"]
+    assert "add %s to OVS bridge %s again (its device was made again) tag 10" % (retag["interfaces"][1]["host_ifname"], OBR) \
+        in repaired["interfaces"][1]["changes"]
+    assert predicted["interfaces"][1]["changes"] == repaired["interfaces"][1]["changes"]
+    assert ovs_ports(OBR) == hosts and ping(a, "192.168.78.11", count=3)
+    assert module(MODULE, args)["changed"] is False
 
     gone = module(MODULE, {"bridge": OBR, "state": "absent", "attachments": [{"container": a}, {"container": b}]})
     assert gone["changed"] is True

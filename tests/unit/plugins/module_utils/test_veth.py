@@ -119,11 +119,16 @@ def test_fresh_plan_linux_and_ovs():
     assert "ovs-add-port" in kinds and "set-master" not in kinds
 
 
-def test_restarted_container_keeps_its_ovs_port():
+def test_restarted_container_gets_its_ovs_port_made_again():
+    # The row outlived the device (the userspace datapath reads the deleted one under it): removed and added again,
+    # once, with the wanted tag, and nothing else of OVS.
     o = want(vlan=20)
-    o.update(bridge_type="ovs", host_state=dict(ovs_port=True, ovs_tag=20))
-    kinds = [op[0] for op in plan(None, o, 1500)]
-    assert "create" in kinds and "ovs-add-port" not in kinds and "ovs-set-tag" not in kinds
+    o.update(bridge_type="ovs", host_state=dict(ovs_port=True, ovs_tag=10, external_ids={"ovn-installed": "true"}))
+    steps = plan(None, o, 1500)
+    kinds = [op[0] for op in steps]
+    assert kinds.count("ovs-readd-port") == 1 and "ovs-add-port" not in kinds and "ovs-set-port" not in kinds
+    readd = steps[kinds.index("ovs-readd-port")]
+    assert readd[2]["vlan"] == 20 and readd[2]["external_ids"] == {}
 
 
 def test_converged_plans_nothing():
