@@ -51,7 +51,7 @@ def ovn_switch(addresses, switch, containers, placement=None, policy=None, probe
     placement: service -> inventory host; attachments lists, by host, what veth_attach attaches there.
     policy: service -> {ports, sources} (stack_policy_services): only the sources reach a service's ports.
     probe_port: the TCP port the stack's containers reach each other on (verify's transfer), besides ICMP.
-    Returns {ports: [{name, addresses, external_ids}], acls: [{direction, priority, action, match}],
+    Returns {ports: [{name, addresses, external_ids, options}] (options: requested-chassis, the host placed on), acls: [{direction, priority, action, match}],
     attachments: {host: [{container, address, mac, external_ids}]}}.
     """
     if not isinstance(addresses, dict) or not isinstance(containers, dict):
@@ -61,8 +61,11 @@ def ovn_switch(addresses, switch, containers, placement=None, policy=None, probe
         raise AnsibleFilterError("ovn_switch: %s has an address but no container" % ", ".join(unknown))
     names = {service: "%s-%s" % (switch, service) for service in containers}
     ips = {service: str(planned["address"]).split("/", 1)[0] for service, planned in addresses.items()}
-    ports = [{"name": names[service], "addresses": ["%s %s" % (planned["mac"], ips[service])],
-              "external_ids": {"encompass-netlab-container": containers[service]}}
+    # Only the chassis of the host a container is placed on binds its port (the chassis are named after the inventory
+    # hosts): an interface left on a host the container moved away from never claims it.
+    ports = [dict({"name": names[service], "addresses": ["%s %s" % (planned["mac"], ips[service])],
+                   "external_ids": {"encompass-netlab-container": containers[service]}},
+                  **({"options": {"requested-chassis": str(placement[service])}} if service in (placement or {}) else {}))
              for service, planned in addresses.items()]
     acls = []
     for service, rule in sorted((policy or {}).items()):

@@ -86,7 +86,8 @@ def normalise_switch(params):
                     raise InputError("ports %s and %s both claim address %s" % (seen_ips[ip], port_name, ip))
                 seen_ips[ip] = port_name
         ports[port_name] = dict(addresses=sorted(addresses), port_security=sorted(security),
-                                external_ids={str(k): str(v) for k, v in (port.get("external_ids") or {}).items()})
+                                external_ids={str(k): str(v) for k, v in (port.get("external_ids") or {}).items()},
+                                options={str(k): str(v) for k, v in (port.get("options") or {}).items()})
     acls = [normalise_acl(acl, i) for i, acl in enumerate(params.get("acls") or [])]
     if len({acl_key(a) for a in acls}) != len(acls):
         raise InputError("acls: the same ACL is listed twice")
@@ -97,7 +98,7 @@ def normalise_switch(params):
 def plan_switch(current, desired, state, exclusive, elsewhere=None):
     """Steps from current (read from the northbound database) to desired.
 
-    current: None or {managed, subnet, ports: {name: {addresses, port_security, external_ids, managed}} (the switch's
+    current: None or {managed, subnet, ports: {name: {addresses, port_security, external_ids, options, managed}} (the switch's
     own ports), acls: [the ACLs this collection made on the switch]}; elsewhere: {port name: its switch or None}
     for wanted ports that exist but not on this switch."""
     switch = desired["name"]
@@ -120,7 +121,7 @@ def plan_switch(current, desired, state, exclusive, elsewhere=None):
         elif not have["managed"]:
             raise InputError("logical switch port %s on %s was not made by this collection; remove it or choose another name"
                              % (port, switch))
-        elif {k: have[k] for k in want} != want:
+        elif {k: have.get(k, {}) for k in want} != want:
             steps.append(Step("set-port", port, want))
     if exclusive:
         steps += [Step("del-port", port, {}) for port, have in sorted(current["ports"].items())
@@ -138,7 +139,7 @@ def view_switch(current):
     if current is None:
         return None
     return dict(subnet=current["subnet"],
-                ports={p: {k: v[k] for k in ("addresses", "port_security", "external_ids")}
+                ports={p: {k: v.get(k, {}) for k in ("addresses", "port_security", "external_ids", "options")}
                        for p, v in sorted(current["ports"].items()) if v["managed"]},
                 acls=[{k: a[k] for k in ("direction", "priority", "match", "action", "name")} for a in sorted(current["acls"], key=acl_key)])
 
@@ -164,7 +165,8 @@ def describe_switch(step):
     if kind in ("add-port", "set-port"):
         return "%s logical switch port %s: addresses=%s port_security=%s%s" % (
             "add" if kind == "add-port" else "set", obj, detail["addresses"], detail["port_security"],
-            "".join(" external_ids:%s=%s" % kv for kv in sorted(detail["external_ids"].items())))
+            "".join(" external_ids:%s=%s" % kv for kv in sorted(detail["external_ids"].items()))
+            + "".join(" options:%s=%s" % kv for kv in sorted(detail.get("options", {}).items())))
     if kind == "del-port":
         return "delete logical switch port %s" % obj
     verb = "add" if kind == "add-acl" else "delete"

@@ -62,6 +62,13 @@ options:
         description: Further C(external_ids) of the port.
         type: dict
         default: {}
+      options:
+        description:
+          - The port's C(options), all of them (the module owns its ports) - for one,
+            V(requested-chassis), the chassis that alone may bind the port (so that an interface left on another host,
+            a container moved away, never claims it).
+        type: dict
+        default: {}
   acls:
     description:
       - ACLs of the switch. OVN allows replies of connections an C(allow-related) ACL let through.
@@ -153,7 +160,7 @@ switch:
       description: The switch's subnet, or null.
       type: str
     ports:
-      description: The ports by name, each with C(addresses), C(port_security) and C(external_ids).
+      description: The ports by name, each with C(addresses), C(port_security), C(external_ids) and C(options).
       type: dict
     acls:
       description: The ACLs, each with C(direction), C(priority), C(match), C(action) and C(name).
@@ -161,7 +168,8 @@ switch:
       elements: dict
   sample:
     subnet: 172.29.0.0/16
-    ports: {netlab-mongodb: {addresses: ["0a:6e:ac:1d:01:0a 172.29.1.10"], port_security: ["0a:6e:ac:1d:01:0a 172.29.1.10"], external_ids: {}}}
+    ports: {netlab-mongodb: {addresses: ["0a:6e:ac:1d:01:0a 172.29.1.10"], port_security: ["0a:6e:ac:1d:01:0a 172.29.1.10"], external_ids: {},
+                             options: {requested-chassis: docker1}}}
     acls: []
 changes:
   description: The steps performed or, in check mode, that would be.
@@ -224,7 +232,7 @@ class LogicalSwitch(Target):
         return dict(
             managed=ours(row), subnet=row.other_config.get("subnet"),
             ports={p.name: dict(addresses=sorted(p.addresses), port_security=sorted(p.port_security),
-                                external_ids=external_ids(p), managed=ours(p)) for p in row.ports},
+                                external_ids=external_ids(p), options=dict(p.options), managed=ours(p)) for p in row.ports},
             acls=[dict(direction=a.direction, priority=a.priority, match=a.match, action=a.action,
                        name=_ovsdb.single(a.name, "")) for a in row.acls if ours(a)])
 
@@ -272,6 +280,7 @@ class LogicalSwitch(Target):
         row.addresses = detail["addresses"]
         row.port_security = detail["port_security"]
         row.external_ids = dict(detail["external_ids"], **{_ovsdb.MANAGED_BY: MANAGER})
+        row.options = detail["options"]
 
     def do_del_port(self, txn, idl, step):
         row = self.db.find("Logical_Switch_Port", step.name)
@@ -319,6 +328,7 @@ def main():
                 addresses=dict(type="list", elements="str", default=[]),
                 port_security=dict(type="list", elements="str"),
                 external_ids=dict(type="dict", default={}),
+                options=dict(type="dict", default={}),
             )),
             acls=dict(type="list", elements="dict", default=[], options=dict(
                 direction=dict(type="str", required=True, choices=["from-lport", "to-lport"]),

@@ -25,8 +25,10 @@ def plan(containers=None, placement=None, policy=None):
 
 def test_the_seeds_ports_and_acls_as_ovn_reads_them():
     switch = plan()
+    # Only the chassis of the host the container is placed on (named after it) binds its port.
     assert switch["ports"][0] == {"name": "netlab-mongodb", "addresses": ["0a:6e:ac:1d:01:0a 172.29.1.10"],
-                                  "external_ids": {"encompass-netlab-container": "MongoDB"}}
+                                  "external_ids": {"encompass-netlab-container": "MongoDB"},
+                                  "options": {"requested-chassis": "h1"}}
     assert [p["name"] for p in switch["ports"]] == ["netlab-mongodb", "netlab-elasticsearch", "netlab-tomcat"]
     assert [(a["priority"], a["action"], a["match"]) for a in switch["acls"]] == [
         (1001, "allow-related", 'outport == "netlab-elasticsearch" && ip4.src == 172.29.3.12 && tcp.dst == {9200, 9300}'),

@@ -37,7 +37,8 @@ def kinds(steps):
 
 def test_fresh_switch_then_nothing():
     desired = normalise_switch(params())
-    assert desired["ports"]["db"] == dict(addresses=[MAC_DB + " 172.29.1.10"], port_security=[MAC_DB + " 172.29.1.10"], external_ids={})
+    assert desired["ports"]["db"] == dict(addresses=[MAC_DB + " 172.29.1.10"], port_security=[MAC_DB + " 172.29.1.10"], external_ids={},
+                                          options={})
     steps = plan_switch(None, desired, "present", True)
     assert kinds(steps) == ["add-switch", "add-port", "add-port", "add-acl"]
     after = predict_switch(desired, "present", True, None)
@@ -51,6 +52,11 @@ def test_changes_in_place_and_exclusive():
     current["ports"]["db"]["addresses"] = [MAC_DB + " 172.29.1.99"]
     current["ports"]["old"] = dict(addresses=[], port_security=[], external_ids={}, managed=True)
     current["ports"]["theirs"] = dict(addresses=[], port_security=[], external_ids={}, managed=False)
+    # A port's chassis is its options' requested-chassis: a moved container's port is set, not made again.
+    moved = normalise_switch(dict(params(), ports=[dict(p, options={"requested-chassis": "h2"}) for p in params()["ports"]]))
+    assert [(s.kind, s.name, s.detail["options"]) for s in plan_switch(converged(desired), moved, "present", True)][0] == (
+        "set-port", "db", {"requested-chassis": "h2"})
+    assert "options:requested-chassis=h2" in describe_switch(plan_switch(converged(desired), moved, "present", True)[0])
     current["acls"].append(dict(ACL, priority=999, name=""))
     steps = plan_switch(current, desired, "present", True)
     assert [(s.kind, s.name) for s in steps] == [("set-port", "db"), ("del-port", "old"), ("del-acl", "netlab")]
