@@ -135,27 +135,54 @@ def host_indexes(members, given=None, recorded=None):
     return indexes
 
 
-def stack_placement(members, services, overrides=None, variable="placement"):
+def stack_placement(members, services, overrides=None, variable="placement", spread=None):
     """Which host of a segment runs each service's container: the overrides where given, else by position.
 
     members: the segment's hosts, in the order positions count (the sorted inventory).
     services: the services, in the stack's order; service i runs on host i, or on the first host when there are
-      fewer hosts than services (so the seed's MongoDB, Elasticsearch and Tomcat take the first three hosts).
-    overrides: service -> host, for some or all services.
+      fewer hosts than services (so the seed's MongoDB, Elasticsearch and Tomcat take the first three hosts). Given
+      the stack's containers (service_replicas: entry -> {replica_of, replica, ...}), replica k of a service runs
+      k - 1 hosts after its first container, round the segment.
+    overrides: service -> host, for some or all services (or replicas, S-k).
     variable: the name the overrides were given under, for the error message.
+    spread: service -> the hosts its containers take in turn (stack_hosts), for some or all services.
     Fails, naming the variable, on a service the stack does not have or a host outside the segment.
     """
     if not isinstance(members, (list, tuple)) or not members:
         raise AnsibleFilterError("stack_placement: want a non-empty list of the segment's hosts")
     members = [str(m) for m in members]
-    services = [str(s) for s in (services or [])]
-    if not services:
+    instances = services if isinstance(services, dict) else {str(s): {} for s in (services or [])}
+    if not instances:
         raise AnsibleFilterError("stack_placement: want the list of the stack's services")
+    services = [str(s) for s in instances]
     overrides = {} if overrides in (None, "") else overrides
     if not isinstance(overrides, dict):
         raise AnsibleFilterError("stack_placement: %s must map services to hosts, got %r. Nothing was changed."
                                  % (variable, overrides))
-    placement = {service: members[index] if index < len(members) else members[0] for index, service in enumerate(services)}
+    spread = {} if spread in (None, "") else spread
+    owners = {str((spec or {}).get("replica_of", s)) for s, spec in instances.items()}
+    if not isinstance(spread, dict) or [h for h in spread.values() if not isinstance(h, list) or not h] \
+            or [s for s in spread if str(s) not in owners] \
+            or [h for hosts in spread.values() for h in hosts if str(h) not in members]:
+        raise AnsibleFilterError(
+            "stack_hosts must map services of the stack (%s) to lists of hosts of the inventory (%s), got %r. Nothing"
+            " was changed." % (", ".join(sorted(owners)), ", ".join(members), spread))
+    placement = {}
+    first = {}
+    for index, service in enumerate(services):
+        spec = instances[service] or {}
+        owner = str(spec.get("replica_of", service))
+        k = int(spec.get("replica", 1))
+        if owner in spread:
+            hosts = [str(h) for h in spread[owner]]
+            placement[service] = hosts[(k - 1) % len(hosts)]
+        elif k == 1:
+            placement[service] = members[index] if index < len(members) else members[0]
+        else:
+            placement[service] = members[(members.index(first[owner]) + k - 1) % len(members)]
+        if service in overrides and str(overrides[service]) in members:
+            placement[service] = str(overrides[service])
+        first.setdefault(owner, placement[service])
     unknown = sorted(str(s) for s in overrides if str(s) not in placement)
     outside = sorted(str(h) for h in overrides.values() if str(h) not in members)
     if unknown or outside:

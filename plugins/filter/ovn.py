@@ -18,15 +18,19 @@ from ansible_collections.encompass.netlab.plugins.module_utils._veth import defa
 FIRST_OFFSET = 10
 
 
-def ovn_addresses(placement, indexes, subnet="172.29.0.0/16", host_prefix=24, offsets=None):
+def ovn_addresses(placement, indexes, subnet="172.29.0.0/16", host_prefix=24, offsets=None, slots=None):
     """{service: {address: CIDR, mac: MAC}} for the services placed on hosts with stable indexes.
 
     placement: service -> host, in the stack's order (stack_services'): the i-th service has offset 10 + i in its
     host's block (the seed's MongoDB 10, Elasticsearch 11, Tomcat 12), unless offsets gives it one.
+    slots: service -> its slot (service_view's slots): offset 10 + slot instead of its position, so that a replica
+    added or removed moves no other container's address.
     """
     if not isinstance(placement, dict):
         raise AnsibleFilterError("ovn_addresses: want the placement, service to host, got %r" % (placement,))
-    offsets = dict({service: FIRST_OFFSET + i for i, service in enumerate(placement)}, **(offsets or {}))
+    slots = slots or {}
+    offsets = dict({service: FIRST_OFFSET + int(slots.get(service, i)) for i, service in enumerate(placement)},
+                   **(offsets or {}))
     try:
         taken = {}
         for service in placement:

@@ -14,7 +14,12 @@ from ansible_collections.encompass.netlab.plugins.module_utils._link_env import 
 
 SERVICE_KEYS = ("container", "image", "env", "ports", "alias", "properties", "sources")
 PROPERTY_FORMS = ("address:port", "address")
-VIEWS = ("aliases", "containers", "images", "policy", "properties", "ports", "run")
+# What service_replicas adds to each instance: the service it is a replica of, its number (1 is the service's own
+# container) and its slot (the position its static address is numbered by).
+INSTANCE_KEYS = ("replica_of", "replica", "slot")
+VIEWS = ("aliases", "containers", "images", "policy", "properties", "ports", "run", "slots")
+# Replica k (k > 1) of a service publishes each port on port + PORT_STEP * (k - 1) in portmap mode (one host).
+PORT_STEP = 1000
 # Docker's rule for a container name.
 CONTAINER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -37,7 +42,7 @@ def _check_services(services, containers):
             spec = {}
         if not isinstance(spec, dict):
             _fail("%s: want a dict with %s, got %r" % (service, ", ".join(SERVICE_KEYS), spec))
-        unknown = sorted(set(spec) - set(SERVICE_KEYS))
+        unknown = sorted(set(spec) - set(SERVICE_KEYS) - set(INSTANCE_KEYS))
         if unknown:
             _fail("%s: unknown key %s (a service has %s)" % (service, ", ".join(unknown), ", ".join(SERVICE_KEYS)))
         ports = spec.get("ports", [])
@@ -107,7 +112,21 @@ def service_view(services, view, containers=None):
         return {service: {"ports": list(spec.get("ports", [])), "sources": list(spec["sources"])}
                 for service, spec in specs.items() if spec.get("sources")}
     if view == "ports":
-        return {service: {str(port): port for port in spec.get("ports", [])} for service, spec in specs.items()}
+        out = {}
+        taken = {}
+        for service, spec in specs.items():
+            step = PORT_STEP * (int(spec.get("replica", 1)) - 1)
+            out[service] = {}
+            for port in spec.get("ports", []):
+                if port + step > 65535 or port + step in taken:
+                    _fail("%s: its port %d would be published on %d, %s; give its host ports in net_portmap_ports"
+                          % (service, port, port + step, "past 65535" if port + step > 65535
+                             else "which %s has" % taken[port + step]))
+                taken[port + step] = service
+                out[service][str(port)] = port + step
+        return out
+    if view == "slots":
+        return {service: int(spec.get("slot", position)) for position, (service, spec) in enumerate(specs.items())}
     if view == "containers":
         return {service: spec["container"] for service, spec in specs.items()}
     if view == "images":
@@ -116,13 +135,78 @@ def service_view(services, view, containers=None):
         return {service: {"container": spec["container"], "image": spec["image"],
                           "env": {str(k): str(v) for k, v in spec.get("env", {}).items()}}
                 for service, spec in specs.items()}
-    out = []
+    # One entry a property, its endpoints every container that feeds it (a service and its replicas), in order.
+    out = {}
     for service, spec in specs.items():
         for prop in spec.get("properties", []):
             prefix = "%s_PORT_%d_TCP" % (env_prefix(spec["alias"]), prop["port"])
-            out.append({"name": prop["name"], "service": service, "port": prop["port"],
-                        "form": prop.get("form", "address:port"), "address_variable": prefix + "_ADDR",
-                        "port_variable": prefix + "_PORT"})
+            endpoint = {"service": service, "address_variable": prefix + "_ADDR", "port_variable": prefix + "_PORT"}
+            owner = spec.get("replica_of", service)
+            entry = out.setdefault(prop["name"], {"name": prop["name"], "service": owner, "port": prop["port"],
+                                                  "form": prop.get("form", "address:port"), "endpoints": []})
+            if entry["service"] != owner:
+                _fail("%s: property %s is %s's already; give it a name of its own" % (service, prop["name"], entry["service"]))
+            entry["endpoints"].append(endpoint)
+    return list(out.values())
+
+
+def service_replicas(services, replicas=None):
+    """The stack's containers: each service of stack_services, then each replica stack_replicas asks for.
+
+    services: service -> its definition (stack_services).
+    replicas: service -> how many containers run it (default 1 each; a partial dict is enough).
+    Returns service_view's input, in the definition's order and then the replicas: replica k (k > 1) of service S is
+    the entry S-k, its container <container>-k, its alias <alias>-k (its link variables DB_2_PORT_...), the same image,
+    env, ports and properties (Tomcat lists every replica), and every source's replicas among its sources. Each entry
+    gains replica_of (S), replica (k) and slot (S's position + k - 1 times the number of services): the position its
+    static address is numbered by, so that adding a replica moves no other container's address.
+    """
+    if not isinstance(services, dict) or not services:
+        _fail("want a dict of service to its definition (%s), got %r" % (", ".join(SERVICE_KEYS), services))
+    replicas = {} if replicas in (None, "") else replicas
+    if not isinstance(replicas, dict):
+        raise AnsibleFilterError("stack_replicas: want a dict of service to a count of containers (1 or more), got %r."
+                                 " Nothing was changed." % (replicas,))
+    bad = sorted("%s: %r" % (s, n) for s, n in replicas.items()
+                 if s not in services or isinstance(n, bool) or not isinstance(n, int) or n < 1)
+    if bad:
+        raise AnsibleFilterError("stack_replicas: want a count of containers (1 or more) for services of stack_services"
+                                 " (%s), got %s. Nothing was changed." % (", ".join(services), "; ".join(bad)))
+    if replicas.get("tomcat", 1) > 1:
+        raise AnsibleFilterError("stack_replicas: tomcat runs one container (replicas of the services it reaches are"
+                                 " supported; of Tomcat itself not yet), got %r. Nothing was changed." % replicas["tomcat"])
+    counts = {service: int(replicas.get(service, 1)) for service in services}
+    specs = {}
+    for position, (service, spec) in enumerate(services.items()):
+        spec = dict(spec or {})
+        given = sorted(set(spec) & set(INSTANCE_KEYS))
+        if given:
+            _fail("%s: %s are the collection's (service_replicas sets them; the count goes in stack_replicas)"
+                  % (service, ", ".join(given)))
+        spec.update(replica_of=service, replica=1, slot=position)
+        specs[service] = spec
+    _check_services(specs, None)
+
+    def name(service, k):
+        return service if k == 1 else "%s-%d" % (service, k)
+
+    out = dict(specs)
+    for k in range(2, max(counts.values()) + 1):
+        for position, (service, spec) in enumerate(specs.items()):
+            if counts[service] < k:
+                continue
+            key = name(service, k)
+            if key in services:
+                _fail("%s: its replica %d would be %s, a service of its own; rename that service" % (service, k, key))
+            replica = dict(spec, container="%s-%d" % (spec["container"], k), replica=k,
+                           slot=position + len(specs) * (k - 1))
+            if spec.get("alias") is not None:
+                replica["alias"] = "%s-%d" % (spec["alias"], k)
+            out[key] = replica
+    for key, spec in out.items():
+        if spec.get("sources"):
+            spec["sources"] = [name(source, k) for source in spec["sources"] for k in range(1, counts[source] + 1)]
+    _check_services(out, None)
     return out
 
 
@@ -157,4 +241,4 @@ def link_sources(aliases, containers, placement=None):
 
 class FilterModule:
     def filters(self):
-        return {"link_sources": link_sources, "service_view": service_view}
+        return {"link_sources": link_sources, "service_replicas": service_replicas, "service_view": service_view}

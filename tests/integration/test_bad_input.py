@@ -152,6 +152,10 @@ ROLES = [
     ("site.yml", {"net_mode": "link", "stack_services": {
         "mongodb": {"container": "MongoDB", "image": "encompass/mongodb:latest", "ports": [27017]}}},
      "stack_services must define tomcat", False),
+    # Replicas (stack_replicas, stack_hosts): read with the definition, before any change.
+    ("site.yml", {"net_mode": "link", "stack_replicas": {"tomcat": 2}}, "tomcat runs one container", False),
+    ("site.yml", {"net_mode": "multihost", "stack_replicas": {"elasticsearch": 2}, "stack_hosts": {"elasticsearch": ["nowhere"]}},
+     "stack_hosts must map services of the stack", TWO),
     ("site.yml", {"net_mode": "multihost", "net_multihost_index": 1}, "both have index 1", TWO),
     # One host's index out of range (each its own: the same index on two hosts is an error of its own).
     ("site.yml", {"net_mode": "multihost"}, "has index 300, out of range 1 to 254",

@@ -4,7 +4,8 @@
 """A service of one's own is data: a fourth entry in stack_services (a small image of its own, not built by the
 collection) is run, addressed, reached from Tomcat, filtered by the policy and drawn in every mode, on two
 Docker-in-Docker hosts (the single-host modes on the first), with no code of its own; taken out of stack_services,
-its container goes."""
+its container goes. Replicas (stack_replicas) likewise: a second Elasticsearch in every mode, listed in Tomcat's
+JAVA_OPTS and reached; one added starts one container and restarts only Tomcat, and removed leaves nothing."""
 
 from __future__ import annotations
 
@@ -54,8 +55,21 @@ def fixture_lab(tmp_path_factory):
 def site(lab, inventory, mode, **extra):
     out = lab.tmp / ("report-" + mode)
     result = run_playbook("site.yml", "-i", str(inventory), extra_vars=dict(
-        {"net_mode": mode, "stack_services": FOURTH, "verify_report_dir": str(out)}, **extra))
+        {"net_mode": mode, "stack_services": FOURTH, "stack_replicas": {"elasticsearch": 2}, "verify_report_dir": str(out)},
+        **extra))
     return result, out
+
+
+def java_opt(setenv, name):
+    """The value of -D<name>= in setenv.sh's JAVA_OPTS."""
+    return setenv.split(" -D%s=" % name, 1)[1].split()[0].rstrip('"')
+
+
+def started(lab, host):
+    """Container name -> the time Docker last started it."""
+    names = lab.exec(host, "docker", "ps", "-q").stdout.split()
+    out = lab.exec(host, "docker", "inspect", "-f", "{{.Name}} {{.State.StartedAt}}", *names).stdout.split("\n")
+    return dict(line.lstrip("/").split() for line in out if line.strip())
 
 
 def running(lab, host):
@@ -78,9 +92,25 @@ def test_a_fourth_service_runs_is_reached_and_drawn_in_every_mode(lab, mode, mul
     setenv = lab.exec(names[0], "cat", SETENV).stdout
     assert " -Dcache.hosts=" in setenv, setenv
     report = json.loads((out / "topology.json").read_text(encoding="utf-8"))
+    assert all(p["answered"] for p in report["probes"]), report["probes"]
     probes = {p["name"]: p for p in report["probes"]}
     assert probes["cache.hosts"]["answered"] and probes["cache.hosts"]["to"]["port"] == "6379", probes
-    assert all(p["answered"] for p in probes.values()), probes
+    # The second Elasticsearch (stack_replicas): one host after the first round the segment, listed after it in
+    # -Des.node.hosts, both probed from inside Tomcat.
+    assert "ElasticSearch-2" in running(lab, names[0])
+    if multi:
+        assert "ElasticSearch" in running(lab, names[1]) and "ElasticSearch" not in running(lab, names[0])
+    nodes = java_opt(setenv, "es.node.hosts").split(",")
+    es_probes = [p for p in report["probes"] if p["name"] == "es.node.hosts"]
+    assert len(nodes) == 2 and len(set(nodes)) == 2 and len(es_probes) == 2, (nodes, es_probes)
+    if mode == "link":
+        links = lab.exec(names[0], "docker", "inspect", "-f", "{{json .HostConfig.Links}}", "Tomcat").stdout
+        assert "/ElasticSearch-2:/Tomcat/es-2" in links, links
+    if mode == "pipework":
+        # Slot 1 + 4 services: .15, after the four services' .10 to .13 (and Tomcat's slot for a second Tomcat).
+        assert nodes == ["172.17.200.11", "172.17.200.15"], nodes
+    if mode == "portmap":
+        assert nodes[1].endswith(":10200"), nodes  # a thousand ports up on the same host
     # Addressed the way the mode addresses the others, and drawn.
     address = probes["cache.hosts"]["to"]["address"]
     if mode == "pipework":
@@ -108,3 +138,39 @@ def test_a_service_taken_out_of_the_definition_is_removed(lab):
     assert result.rc == 0, result.stdout[-4000:]
     assert "Cache" not in running(lab, names[0]) and {"MongoDB", "ElasticSearch", "Tomcat"} <= running(lab, names[0])
     assert " -Dcache.hosts=" not in lab.exec(names[0], "cat", SETENV).stdout
+
+
+@pytest.mark.parametrize("mode, multi", [("pipework", False), ("ovn", True)])
+def test_a_replica_added_starts_one_container_and_removed_leaves_nothing(lab, mode, multi):
+    names = list(lab.hosts)
+    inventory = lab.both if multi else lab.one
+    # In ovn, Cache moves here from the second host, where the test above placed it: its port is bound by its new
+    # host's chassis alone (requested-chassis), though its interface's row is left on the old host's br-int.
+    result = site(lab, inventory, mode)[0]
+    assert result.rc == 0, result.stdout[-4000:]
+    before = {host: started(lab, host) for host in (names if multi else names[:1])}
+    setenv = lab.exec(names[0], "cat", SETENV).stdout
+    # A third Elasticsearch: one container more, Tomcat restarted once with three nodes, nothing else touched.
+    result, out = site(lab, inventory, mode, stack_replicas={"elasticsearch": 3})
+    assert result.rc == 0, result.stdout[-4000:]
+    after = {host: started(lab, host) for host in before}
+    new = {(host, name) for host in after for name in set(after[host]) - set(before[host])}
+    assert new == {(names[0] if not multi else names[1], "ElasticSearch-3")}, new
+    restarted = {name for host in after for name in after[host] if name in before[host] and after[host][name] != before[host][name]}
+    assert restarted == {"Tomcat"}, restarted
+    nodes = java_opt(lab.exec(names[0], "cat", SETENV).stdout, "es.node.hosts").split(",")
+    assert nodes[:2] == java_opt(setenv, "es.node.hosts").split(",") and len(set(nodes)) == 3, nodes
+    report = json.loads((out / "topology.json").read_text(encoding="utf-8"))
+    assert len([p for p in report["probes"] if p["name"] == "es.node.hosts" and p["answered"]]) == 3, report["probes"]
+    # Back to one: the replicas' containers go, with their addresses and interfaces; a second run changes nothing.
+    result = site(lab, inventory, mode, stack_replicas={})[0]
+    assert result.rc == 0, result.stdout[-4000:]
+    for host in before:
+        assert not {n for n in running(lab, host) if n.startswith("ElasticSearch-")}, running(lab, host)
+    assert "," not in java_opt(lab.exec(names[0], "cat", SETENV).stdout, "es.node.hosts")
+    if multi:  # no port is left on the hosts' integration bridges for them (ovn's switch ports follow the plan)
+        for host in before:
+            ids = lab.exec(host, "ovs-vsctl", "--columns=external_ids", "find", "Interface", "type=\"\"").stdout
+            assert "netlab-elasticsearch-" not in ids, ids
+    again = site(lab, inventory, mode, stack_replicas={})[0]
+    assert again.rc == 0 and again.changed == 0, again.changed_tasks()

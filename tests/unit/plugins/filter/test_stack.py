@@ -11,7 +11,9 @@ import yaml
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.encompass.netlab.plugins.filter.stack import link_sources, service_view
+from ansible_collections.encompass.netlab.plugins.filter.multihost import stack_placement
+from ansible_collections.encompass.netlab.plugins.filter.pipework import static_addresses
+from ansible_collections.encompass.netlab.plugins.filter.stack import link_sources, service_replicas, service_view
 
 CONTAINERS = {"mongodb": "MongoDB", "elasticsearch": "ElasticSearch", "tomcat": "Tomcat"}
 ALIASES = {"mongodb": "db", "elasticsearch": "es"}
@@ -81,8 +83,8 @@ def test_the_seeds_containers_and_images_in_the_order_that_places_them():
 
 
 def test_the_seeds_properties_in_the_services_order_with_their_link_variables():
-    assert [(p["name"], p["port"], p["form"], p["address_variable"], p["port_variable"])
-            for p in service_view(SERVICES, "properties")] == [
+    assert [(p["name"], p["port"], p["form"], e["address_variable"], e["port_variable"])
+            for p in service_view(SERVICES, "properties") for e in p["endpoints"]] == [
         ("db.encompass.hosts", 27017, "address:port", "DB_PORT_27017_TCP_ADDR", "DB_PORT_27017_TCP_PORT"),
         ("db.audit.hosts", 27018, "address:port", "DB_PORT_27018_TCP_ADDR", "DB_PORT_27018_TCP_PORT"),
         ("es.node.hosts", 9200, "address", "ES_PORT_9200_TCP_ADDR", "ES_PORT_9200_TCP_PORT"),
@@ -95,7 +97,8 @@ def test_a_fourth_service_is_one_more_entry():
     assert service_view(services, "containers")["cache"] == "Cache"
     assert service_view(services, "aliases")["cache"] == "my-cache"
     assert service_view(services, "policy")["cache"] == {"ports": [6379], "sources": ["tomcat"]}
-    assert service_view(services, "properties")[-1]["address_variable"] == "MY_CACHE_PORT_6379_TCP_ADDR"
+    assert service_view(services, "properties")[-1]["endpoints"] == [
+        {"service": "cache", "address_variable": "MY_CACHE_PORT_6379_TCP_ADDR", "port_variable": "MY_CACHE_PORT_6379_TCP_PORT"}]
     assert service_view({"tomcat": {"container": "T", "image": "t"}}, "ports") == {"tomcat": {}}
 
 
@@ -128,3 +131,86 @@ def test_a_definition_the_filter_cannot_read_fails_naming_it(services, view, con
     with pytest.raises(AnsibleFilterError) as err:
         service_view(services, view, containers)
     assert message in str(err.value) and str(err.value).endswith("Nothing was changed.")
+
+
+# service_replicas: stack_replicas expands the definition into the stack's containers (stack_instances).
+def test_no_replicas_is_the_definition_itself():
+    instances = service_replicas(SERVICES, {})
+    assert list(instances) == list(SERVICES)
+    for view in ("aliases", "containers", "images", "policy", "properties", "ports", "run"):
+        assert service_view(instances, view) == service_view(SERVICES, view)
+    assert service_view(instances, "slots") == {"mongodb": 0, "elasticsearch": 1, "tomcat": 2}
+
+
+def test_replicas_are_named_after_their_service_and_listed_in_every_property():
+    instances = service_replicas(SERVICES, {"elasticsearch": 3, "mongodb": 2})
+    assert service_view(instances, "containers") == {
+        "mongodb": "MongoDB", "elasticsearch": "ElasticSearch", "tomcat": "Tomcat",
+        "mongodb-2": "MongoDB-2", "elasticsearch-2": "ElasticSearch-2", "elasticsearch-3": "ElasticSearch-3"}
+    assert service_view(instances, "aliases") == {"mongodb": "db", "elasticsearch": "es", "mongodb-2": "db-2",
+                                                  "elasticsearch-2": "es-2", "elasticsearch-3": "es-3"}
+    properties = service_view(instances, "properties")
+    assert [p["name"] for p in properties] == ["db.encompass.hosts", "db.audit.hosts", "es.node.hosts"]
+    assert [e["address_variable"] for e in properties[2]["endpoints"]] == [
+        "ES_PORT_9200_TCP_ADDR", "ES_2_PORT_9200_TCP_ADDR", "ES_3_PORT_9200_TCP_ADDR"]
+    assert properties[2]["service"] == "elasticsearch" and properties[2]["form"] == "address"
+    assert service_view(instances, "policy")["elasticsearch-3"] == {"ports": [9200, 9300], "sources": ["tomcat"]}
+    # portmap publishes every replica on one host: a thousand ports up a replica.
+    assert service_view(instances, "ports")["elasticsearch-3"] == {"9200": 11200, "9300": 11300}
+    assert service_view(instances, "run")["mongodb-2"] == {
+        "container": "MongoDB-2", "image": "encompass/mongodb:latest", "env": {}}
+
+
+def test_a_replica_added_moves_no_other_containers_address():
+    before = service_view(service_replicas(SERVICES, {"elasticsearch": 3, "mongodb": 2}), "slots")
+    after = service_view(service_replicas(SERVICES, {"elasticsearch": 3, "mongodb": 3}), "slots")
+    assert {k: v for k, v in after.items() if k in before} == before and after["mongodb-3"] == 6
+    assert static_addresses("172.17.0.1/16", after)["mongodb-3"] == "172.17.200.16/16"
+    assert static_addresses("172.17.0.1/16", after)["elasticsearch-3"] == "172.17.200.17/16"
+    # In a small subnet the block is as long as the highest slot.
+    assert static_addresses("10.0.0.0/28", {"a": 0, "b": 2}) == {"a": "10.0.0.12/28", "b": "10.0.0.14/28"}
+
+
+def test_a_replica_of_a_source_is_a_source_too():
+    services = dict(SERVICES, cache=own({"ports": [6379], "sources": ["mongodb"]}, "Cache"))
+    assert service_view(service_replicas(services, {"mongodb": 2}), "policy")["cache"] == {
+        "ports": [6379], "sources": ["mongodb", "mongodb-2"]}
+
+
+def test_replicas_spread_over_the_hosts_or_take_the_hosts_given():
+    instances = service_replicas(SERVICES, {"elasticsearch": 3, "mongodb": 2})
+    assert stack_placement(["a", "b", "c"], instances) == {
+        "mongodb": "a", "elasticsearch": "b", "tomcat": "c", "mongodb-2": "b", "elasticsearch-2": "c", "elasticsearch-3": "a"}
+    # The first container moved by the mode's placement: its replicas follow it round the segment.
+    assert stack_placement(["a", "b", "c"], instances, {"elasticsearch": "a"})["elasticsearch-2"] == "b"
+    placed = stack_placement(["a", "b", "c"], instances, {"elasticsearch-3": "c"}, "placement", {"elasticsearch": ["c", "b"]})
+    assert [placed[s] for s in ("elasticsearch", "elasticsearch-2", "elasticsearch-3", "mongodb-2")] == ["c", "b", "c", "b"]
+    # One host: every container there.
+    assert set(stack_placement(["a"], instances).values()) == {"a"}
+
+
+@pytest.mark.parametrize("replicas, message", [
+    ({"redis": 2}, "stack_replicas: want a count of containers (1 or more) for services of stack_services"),
+    ({"mongodb": 0}, "mongodb: 0"),
+    ({"mongodb": "2"}, "mongodb: '2'"),
+    ({"mongodb": True}, "mongodb: True"),
+    (["mongodb"], "stack_replicas: want a dict of service to a count"),
+    ({"tomcat": 2}, "tomcat runs one container"),
+    ({"mongodb": 65}, "mongodb-40: its port 27017 would be published on 66017, past 65535"),
+])
+def test_bad_replicas_fail_naming_them(replicas, message):
+    with pytest.raises(AnsibleFilterError) as err:
+        service_view(service_replicas(SERVICES, replicas), "ports")
+    assert message in str(err.value) and str(err.value).endswith("Nothing was changed.")
+
+
+def test_a_replica_cannot_take_a_services_name_or_the_collections_keys():
+    with pytest.raises(AnsibleFilterError) as err:
+        service_replicas(dict(SERVICES, **{"mongodb-2": own({}, "Other")}), {"mongodb": 2})
+    assert "mongodb: its replica 2 would be mongodb-2, a service of its own" in str(err.value)
+    with pytest.raises(AnsibleFilterError) as err:
+        service_replicas(dict(SERVICES, cache=own({"slot": 9}, "Cache")))
+    assert "cache: slot are the collection's" in str(err.value)
+    with pytest.raises(AnsibleFilterError) as err:
+        stack_placement(["a", "b"], service_replicas(SERVICES, {"mongodb": 2}), {}, "placement", {"mongodb": ["z"]})
+    assert "stack_hosts must map services of the stack" in str(err.value)
