@@ -50,7 +50,10 @@ def playbook(inventory, name, extra=None):
     proc = subprocess.run(argv, cwd=ROOT / "playbooks", env=ENV, capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
     if proc.returncode != 0:
-        raise SystemExit("%s failed after %.1f s:\n%s" % (name, wall, proc.stdout[-4000:]))
+        kept = Path(tempfile.gettempdir()) / "scale-failed.log"
+        kept.write_text(proc.stdout, encoding="utf-8")
+        failed = [line for line in proc.stdout.splitlines() if "fatal:" in line or "msg: 'failed:" in line or "msg: failed:" in line]
+        raise SystemExit("%s failed after %.1f s (its output: %s):\n%s" % (name, wall, kept, "\n".join(failed)[-6000:]))
     changed = sum(int(word.split("=")[1]) for word in proc.stdout.split() if word.startswith("changed="))
     tail = proc.stdout[proc.stdout.rfind("PLAY RECAP"):]
     return wall, changed, PROFILE.findall(tail)

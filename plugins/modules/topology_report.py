@@ -44,7 +44,10 @@ options:
     type: dict
     default: {}
   svg:
-    description: The drawing in Graphviz's DOT language, rendered into C(topology.svg) where C(dot) is installed.
+    description:
+      - The drawing in Graphviz's DOT language, rendered into C(topology.svg) where C(dot) is installed.
+      - A drawing C(dot) cannot make (under either of its rankings, C(newrank)) is a warning, not a failure - the
+        other files are written and C(svg) is false.
     type: str
   mode:
     description: The files' permissions.
