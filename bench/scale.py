@@ -108,9 +108,10 @@ def main():
                   % (first[0], first[1], on_hosts))
             print("  second run           %6.1f s  changed=%-4d second/first %.2f" % (second[0], second[1], second[0] / first[0]))
             print("  one replica added    %6.1f s  changed=%-4d added/first %.2f" % (third[0], third[1], third[0] / first[0]))
-            print("  first run's slowest tasks:")
-            for name, seconds in first[2]:
-                print("    %7.2f s  %s" % (float(seconds), name.strip()))
+            for title, run, count in (("first run", first, 12), ("second run", second, 6), ("replica run", third, 6)):
+                print("  %s's slowest tasks:" % title)
+                for name, seconds in run[2][:count]:
+                    print("    %7.2f s  %s" % (float(seconds), name.strip()))
             playbook(inventory, "teardown.yml")
             sw = swarm(lab, containers)
             print("  docker swarm: init, %d joins, an overlay network and a service of %d replicas running: %.1f s;"
