@@ -1,6 +1,8 @@
 # Runs on Tomcat's host: the probe (argv[4], probe.py, given argv[5]) inside the Tomcat container, then Tomcat's status page fetched
 # from the host at Tomcat's address (argv[2]; Docker's answer when empty) and port (argv[6]), retried up to argv[3] times a second apart
-# while Tomcat starts. One JSON object out: the probe's rows, the address, the page's HTTP status (0: no answer) and text.
+# while Tomcat starts. One JSON object out: the probe's rows, the address, the page's HTTP status (0: no answer) and text,
+# the connectivity matrix's rows (what each endpoint's probe and the status page say) and the probes as the topology
+# report takes them (argv[7]: the inventory host this runs on).
 import json
 import subprocess
 import sys
@@ -9,6 +11,7 @@ import urllib.error
 import urllib.request
 
 container, address, retries, probe, properties, port = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+host = sys.argv[7]
 run = subprocess.run(["docker", "exec", container, "python3", "-c", probe, properties], capture_output=True, text=True,
                      check=False)
 if run.returncode != 0:
@@ -34,4 +37,22 @@ for attempt in range(retries + 1):
     if status == 200 or attempt == retries:
         break
     time.sleep(1)
-print(json.dumps({"probes": json.loads(run.stdout), "address": address, "status": status, "content": content}))
+probes = json.loads(run.stdout)
+
+
+def page_says(name):
+    """What the status page says of an endpoint: the last word of its line ("absent" without one)."""
+    lines = [line.split() for line in content.splitlines() if line.startswith(name + " ")]
+    return lines[0][-1] if lines and lines[0] else "absent"
+
+
+matrix = [{"endpoint": row["name"], "address": row["endpoint"], "from_tomcat": "reachable" if row["reachable"] else "UNREACHABLE",
+           "status_page": page_says(row["name"])} for row in probes]
+for row in matrix:
+    row["line"] = "%-20s %-24s %-12s %s" % (row["endpoint"], row["address"], row["from_tomcat"], row["status_page"])
+records = [{"kind": "tcp", "name": row["name"], "answered": row["reachable"], "from": {"host": host, "container": container},
+            "to": {"address": row["endpoint"].rpartition(":")[0], "port": row["endpoint"].rpartition(":")[2]}} for row in probes]
+records.append({"kind": "http", "name": "status page", "answered": status == 200, "from": {"host": host, "container": None},
+                "to": {"address": address, "port": int(port)}})
+print(json.dumps({"probes": probes, "address": address, "status": status, "content": content, "matrix": matrix,
+                  "records": records}))
