@@ -64,13 +64,14 @@ integration: venv ## Integration tests on this machine's real daemons
 molecule: venv ## Every Molecule scenario (Docker-in-Docker hosts)
 	$(BIN)/python tests/gates.py molecule
 
-bench: venv images ## Benchmarks that print figures (veth_attach against pipework and docker connect; site.yml re-runs; every overlay path with TSO off and on; multihost overlays)
+bench: venv images ## Benchmarks that print figures (veth_attach against pipework and docker connect; site.yml re-runs; every overlay path with TSO off and on; multihost overlays; ovn with 50 containers on 6 hosts against Swarm)
 	$(BIN)/python bench/veth_attach.py 50
 	$(BIN)/python bench/site_modes.py
 	$(BIN)/python bench/overlays.py
 	$(BIN)/python bench/overlays.py --release trixie
 	$(BIN)/python bench/multihost.py
 	$(BIN)/python bench/ovn.py
+	$(BIN)/python bench/scale.py
 
 build: venv ## Build the collection tarball into build/
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
