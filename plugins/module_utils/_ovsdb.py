@@ -207,8 +207,9 @@ class Ovsdb:
 
         self.transact(build, wait=False)
 
-    def remove_port(self, name, manager):
-        """Remove a port this collection's manager made; any other port of that name stays."""
+    def remove_port(self, name, manager, wait=False):
+        """Remove a port this collection's manager made; any other port of that name stays. With wait, until
+        ovs-vswitchd applied the removal."""
         row = self.find("Port", name)
         if row is None or row.external_ids.get(MANAGED_BY) != manager:
             return
@@ -217,7 +218,7 @@ class Ovsdb:
             del txn, idl
             delete_port(self, self.find("Port", name))
 
-        self.transact(build, wait=False)
+        self.transact(build, wait=wait)
 
 
 def insert_port(txn, idl, name, iface_type=None, options=None, external_ids=None):

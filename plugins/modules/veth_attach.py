@@ -673,8 +673,11 @@ class Attachments(Target):
         self.db.add_port(step.detail["bridge"], step.name, MANAGER, step.detail["vlan"], step.detail["external_ids"])
 
     def do_ovs_readd_port(self, att, step):
-        """The row of a port whose device was deleted and made again: removed, then added around the new device."""
-        self.db.remove_port(step.name, MANAGER)
+        """The row of a port whose device was deleted and made again: removed, then added around the new device.
+        ovs-vswitchd must apply the removal before the add: when it reads both at once (a busy host) it sees a port
+        of the same name and keeps the deleted device open, and the port passes nothing (shown by stopping
+        ovs-vswitchd across an unwaited del-port and add-port)."""
+        self.db.remove_port(step.name, MANAGER, wait=True)
         att["ovs_added"] = True
         self.db.add_port(step.detail["bridge"], step.name, MANAGER, step.detail["vlan"], step.detail["external_ids"])
 
