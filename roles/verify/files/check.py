@@ -1,7 +1,8 @@
 # Runs on Tomcat's host: the probe (argv[4], probe.py, given argv[5]) inside the Tomcat container, then Tomcat's status page fetched
 # from the host at Tomcat's address (argv[2]; Docker's answer when empty) and port (argv[6]), retried up to argv[3] times a second apart
 # while Tomcat starts. One JSON object out: the probe's rows, the address, the page's HTTP status (0: no answer) and text,
-# the connectivity matrix's rows (what each endpoint's probe and the status page say) and the probes as the topology
+# the connectivity matrix's rows (what each endpoint's probe and the status page say) and the table printed from them,
+# and the probes as the topology
 # report takes them (argv[7]: the inventory host this runs on).
 import json
 import subprocess
@@ -48,11 +49,12 @@ def page_says(name):
 
 matrix = [{"endpoint": row["name"], "address": row["endpoint"], "from_tomcat": "reachable" if row["reachable"] else "UNREACHABLE",
            "status_page": page_says(row["name"])} for row in probes]
-for row in matrix:
-    row["line"] = "%-20s %-24s %-12s %s" % (row["endpoint"], row["address"], row["from_tomcat"], row["status_page"])
+# The matrix as printed: a header, then a line a row, in one format.
+table = ["%-20s %-24s %-12s %s" % columns for columns in [("endpoint", "address", "from Tomcat", "status page")]
+         + [(row["endpoint"], row["address"], row["from_tomcat"], row["status_page"]) for row in matrix]]
 records = [{"kind": "tcp", "name": row["name"], "answered": row["reachable"], "from": {"host": host, "container": container},
             "to": {"address": row["endpoint"].rpartition(":")[0], "port": row["endpoint"].rpartition(":")[2]}} for row in probes]
 records.append({"kind": "http", "name": "status page", "answered": status == 200, "from": {"host": host, "container": None},
                 "to": {"address": address, "port": int(port)}})
 print(json.dumps({"probes": probes, "address": address, "status": status, "content": content, "matrix": matrix,
-                  "records": records}))
+                  "table": table, "records": records}))
