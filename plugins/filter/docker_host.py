@@ -26,6 +26,19 @@ def image_reference(name):
     return name + ":latest"
 
 
+def image_labels(images, label):
+    """Each tag of images (docker_image_info's images) -> the value of the image's label named label ('' without it).
+    An image without tags (dangling) adds nothing."""
+    if not isinstance(images, list) or not isinstance(label, str) or not label:
+        raise AnsibleFilterError("image_labels: give a list of images (docker_image_info's images) and a label name")
+    out = {}
+    for image in images:
+        labels = ((image or {}).get("Config") or {}).get("Labels") or {}
+        for tag in (image or {}).get("RepoTags") or []:
+            out[tag] = labels.get(label, "")
+    return out
+
+
 def docker_daemon_config(current, wanted, record=None, path="daemon.json"):
     """Merge the settings the role manages into the daemon configuration the host has.
 
@@ -70,4 +83,4 @@ _ABSENT = object()
 
 class FilterModule:
     def filters(self):
-        return {"docker_daemon_config": docker_daemon_config, "image_reference": image_reference}
+        return {"docker_daemon_config": docker_daemon_config, "image_labels": image_labels, "image_reference": image_reference}

@@ -94,6 +94,24 @@ def ovn_switch(addresses, switch, containers, placement=None, policy=None, probe
     return {"ports": ports, "acls": acls, "attachments": attachments}
 
 
+def ovn_hosts(names, underlay_ips, indexes, centrals):
+    """Each host of the segment -> {underlay_ip, index, central}, from its inventory variables.
+
+    names: the segment's hosts. underlay_ips and indexes: one pair a host, in names' order, [the ovn variable, the
+    multihost one] (net_ovn_underlay_ip else net_multihost_underlay_ip; net_ovn_index else net_multihost_index): the
+    first that is set wins ('' and 0 when neither is). centrals: net_ovn_central of each host ('' when unset).
+    """
+    if not all(isinstance(x, list) and len(x) == len(names or []) for x in (underlay_ips, indexes, centrals)) \
+            or not isinstance(names, list):
+        raise AnsibleFilterError("ovn_hosts: give the hosts' names and, in their order, their underlay addresses,"
+                                 " indexes and central flags")
+    out = {}
+    for name, ips, index, central in zip(names, underlay_ips, indexes, centrals):
+        out[name] = {"underlay_ip": next((ip for ip in ips if ip), ""), "index": next((i for i in index if i), 0),
+                     "central": central or ""}
+    return out
+
+
 class FilterModule:
     def filters(self):
-        return {"ovn_addresses": ovn_addresses, "ovn_switch": ovn_switch}
+        return {"ovn_addresses": ovn_addresses, "ovn_hosts": ovn_hosts, "ovn_switch": ovn_switch}

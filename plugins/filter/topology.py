@@ -256,6 +256,38 @@ def topology_summary(topology):
         for p in failed])
 
 
+def mesh_endpoints(host, placement, containers, planned, running):
+    """The containers of host on the segment, each {host, name, address}.
+
+    With planned addresses (planned: container name -> CIDR), the stack's containers the plan places on host
+    (placement: service -> host; containers: service -> container name), in the plan's order, at their planned
+    address. Without (Docker assigns them on docker0): every running container (running: docker_host_info's
+    verbose containers) at its default-bridge address ('' when it has none).
+    """
+    if not isinstance(host, str) or not isinstance(placement, dict) or not isinstance(containers, dict) \
+            or not isinstance(planned, dict) or not isinstance(running, list):
+        raise AnsibleFilterError("mesh_endpoints: give a host name, the placement and container names (dicts), the"
+                                 " planned addresses (a dict) and the running containers (a list)")
+    if planned:
+        out = []
+        for service, placed in placement.items():
+            if placed != host:
+                continue
+            name = containers.get(service)
+            if name is None or name not in planned:
+                raise AnsibleFilterError("mesh_endpoints: the plan places %s on %s but gives %s no address; the mode's"
+                                         " plan must address every container it places" % (service, host, name or service))
+            out.append({"host": host, "name": name, "address": str(planned[name]).split("/", 1)[0]})
+        return out
+    out = []
+    for item in running:
+        names = item.get("Names") or [""]
+        networks = (item.get("NetworkSettings") or {}).get("Networks") or {}
+        address = (networks.get("bridge") or {}).get("IPAddress") or ""
+        out.append({"host": host, "name": names[0].lstrip("/"), "address": address})
+    return out
+
+
 class FilterModule:
     def filters(self):
-        return {"topology_dot": topology_dot, "topology_mermaid": topology_mermaid, "topology_summary": topology_summary}
+        return {"mesh_endpoints": mesh_endpoints, "topology_dot": topology_dot, "topology_mermaid": topology_mermaid, "topology_summary": topology_summary}

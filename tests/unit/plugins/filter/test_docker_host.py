@@ -8,7 +8,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.encompass.netlab.plugins.filter.docker_host import docker_daemon_config, image_reference
+from ansible_collections.encompass.netlab.plugins.filter.docker_host import docker_daemon_config, image_labels, image_reference
 
 USER = {"data-root": "/srv/docker", "log-driver": "journald", "registry-mirrors": ["https://mirror.example"],
         "runtimes": {"crun": {"path": "/usr/bin/crun"}}}
@@ -98,3 +98,20 @@ def test_the_file_text_is_parsed():
 def test_a_file_that_is_no_json_object_is_named(text):
     with pytest.raises(AnsibleFilterError, match="/etc/docker/daemon.json"):
         docker_daemon_config(text, {}, None, "/etc/docker/daemon.json")
+
+
+def test_image_labels_gives_every_tag_its_images_label():
+    images = [{"RepoTags": ["encompass/mongodb:latest", "encompass/mongodb:1"],
+               "Config": {"Labels": {"org.encompass.netlab.inputs": "abc", "other": "x"}}},
+              {"RepoTags": ["debian:bookworm"], "Config": {"Labels": None}},
+              {"RepoTags": None, "Config": {"Labels": {"org.encompass.netlab.inputs": "dangling"}}},
+              {"RepoTags": ["plain:1"], "Config": {}}]
+    assert image_labels(images, "org.encompass.netlab.inputs") == {
+        "encompass/mongodb:latest": "abc", "encompass/mongodb:1": "abc", "debian:bookworm": "", "plain:1": ""}
+    assert image_labels([], "x") == {}
+
+
+@pytest.mark.parametrize("images, label", [(None, "x"), ({"RepoTags": []}, "x"), ([], ""), ([], None)])
+def test_image_labels_refuses_what_is_no_image_list(images, label):
+    with pytest.raises(AnsibleFilterError, match="image_labels: give a list of images"):
+        image_labels(images, label)

@@ -9,7 +9,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.encompass.netlab.plugins.filter.multihost import tunnel_mtu
-from ansible_collections.encompass.netlab.plugins.filter.ovn import ovn_addresses
+from ansible_collections.encompass.netlab.plugins.filter.ovn import ovn_addresses, ovn_hosts
 from ansible_collections.encompass.netlab.plugins.module_utils._veth import default_mac
 
 
@@ -48,3 +48,22 @@ def test_bad_plans(placement, indexes, subnet, message):
 
 def test_ovn_geneve_carries_an_option():
     assert tunnel_mtu(1500, "ovn-geneve") == 1442 and tunnel_mtu(1500, "geneve") == 1450
+
+
+def test_ovn_hosts_take_the_ovn_variable_else_the_multihost_one():
+    hosts = ovn_hosts(["h1", "h2", "h3"], [["10.0.0.1", "10.9.0.1"], ["", "10.9.0.2"], [None, ""]],
+                      [[3, 1], [0, 2], [None, 0]], ["h1", None, ""])
+    assert hosts == {"h1": {"underlay_ip": "10.0.0.1", "index": 3, "central": "h1"},
+                     "h2": {"underlay_ip": "10.9.0.2", "index": 2, "central": ""},
+                     "h3": {"underlay_ip": "", "index": 0, "central": ""}}
+    assert list(hosts) == ["h1", "h2", "h3"]
+
+
+@pytest.mark.parametrize("args", [
+    (["h1"], [], [[0, 0]], [""]),            # a list shorter than the hosts
+    (["h1"], [["a", "b"]], [[0, 0]], None),
+    (None, [], [], []),
+])
+def test_ovn_hosts_refuse_lists_that_do_not_match_the_hosts(args):
+    with pytest.raises(AnsibleFilterError, match="ovn_hosts: give the hosts' names"):
+        ovn_hosts(*args)

@@ -16,7 +16,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.encompass.netlab.plugins.filter.topology import topology_dot, topology_mermaid, topology_summary
+from ansible_collections.encompass.netlab.plugins.filter.topology import mesh_endpoints, topology_dot, topology_mermaid, topology_summary
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -150,3 +150,37 @@ def test_bad_input(bad):
     for function in (topology_dot, topology_mermaid, topology_summary):
         with pytest.raises(AnsibleFilterError, match="want the topology report's data"):
             function(bad)
+
+
+PLACEMENT = {"mongodb": "h1", "elasticsearch": "h2", "tomcat": "h1", "elasticsearch-2": "h1"}
+NAMES = {"mongodb": "MongoDB", "elasticsearch": "ElasticSearch", "tomcat": "Tomcat", "elasticsearch-2": "ElasticSearch-2"}
+PLANNED = {"MongoDB": "172.29.1.10/16", "ElasticSearch": "172.29.2.11/16", "Tomcat": "172.29.1.12/16",
+           "ElasticSearch-2": "172.29.1.15/16"}
+RUNNING = [{"Names": ["/MongoDB"], "NetworkSettings": {"Networks": {"bridge": {"IPAddress": "172.17.0.2"}}}},
+           {"Names": ["/Other"], "NetworkSettings": {"Networks": {"mynet": {"IPAddress": "10.1.0.2"}}}}]
+
+
+def test_mesh_endpoints_with_planned_addresses_are_the_plans_containers_of_the_host():
+    # The running containers do not count: the plan says what is on the segment (in its order).
+    assert mesh_endpoints("h1", PLACEMENT, NAMES, PLANNED, RUNNING) == [
+        {"host": "h1", "name": "MongoDB", "address": "172.29.1.10"},
+        {"host": "h1", "name": "Tomcat", "address": "172.29.1.12"},
+        {"host": "h1", "name": "ElasticSearch-2", "address": "172.29.1.15"}]
+    assert mesh_endpoints("h3", PLACEMENT, NAMES, PLANNED, RUNNING) == []
+
+
+def test_mesh_endpoints_without_a_plan_are_every_running_container_on_docker0():
+    assert mesh_endpoints("h1", PLACEMENT, NAMES, {}, RUNNING) == [
+        {"host": "h1", "name": "MongoDB", "address": "172.17.0.2"}, {"host": "h1", "name": "Other", "address": ""}]
+
+
+def test_mesh_endpoints_name_a_placed_container_without_an_address():
+    with pytest.raises(AnsibleFilterError, match="places tomcat on h1 but gives Tomcat no address"):
+        mesh_endpoints("h1", PLACEMENT, NAMES, {"MongoDB": "172.29.1.10/16"}, [])
+
+
+@pytest.mark.parametrize("args", [(None, {}, {}, {}, []), ("h1", [], {}, {}, []), ("h1", {}, {}, None, []),
+                                  ("h1", {}, {}, {}, None)])
+def test_mesh_endpoints_refuse_input_of_the_wrong_kind(args):
+    with pytest.raises(AnsibleFilterError, match="mesh_endpoints: give a host name"):
+        mesh_endpoints(*args)
