@@ -9,6 +9,13 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export ANSIBLE_CONFIG := $(CURDIR)/playbooks/ansible.cfg
 export PY_COLORS := 0
+# Bytecode, written once and kept under .cache/pycache (not beside the sources: the collection's tree stays as git has
+# it). The venvs are installed without it (--no-compile) so that only what is imported gets compiled, on first use; on
+# a machine whose environment sets PYTHONDONTWRITEBYTECODE (this lab's does) nothing was ever written, and every
+# ansible-playbook, pytest and molecule process compiled again everything it imported. A full pipework run on one
+# Docker-in-Docker host, controller CPU: 11.1 and 10.2 s without, 9.5 and 9.7 s with.
+unexport PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX := $(CURDIR)/.cache/pycache
 export ANSIBLE_FORCE_COLOR := 0
 
 .PHONY: help venv link demo test lint sanity unit integration molecule images bench build clean
