@@ -106,9 +106,9 @@ def ovn_hosts(names, underlay_ips, indexes, centrals):
         raise AnsibleFilterError("ovn_hosts: give the hosts' names and, in their order, their underlay addresses,"
                                  " indexes and central flags")
     out = {}
-    for name, ips, index, central in zip(names, underlay_ips, indexes, centrals):
-        out[name] = {"underlay_ip": next((ip for ip in ips if ip), ""), "index": next((i for i in index if i), 0),
-                     "central": central or ""}
+    for name, given_ips, given_indexes, central in zip(names, underlay_ips, indexes, centrals):
+        out[name] = {"underlay_ip": next((ip for ip in given_ips if ip), ""),
+                     "index": next((index for index in given_indexes if index), 0), "central": central or ""}
     return out
 
 

@@ -2,8 +2,7 @@
 # from the host at Tomcat's address (argv[2]; Docker's answer when empty) and port (argv[6]), retried up to argv[3] times a second apart
 # while Tomcat starts. One JSON object out: the probe's rows, the address, the page's HTTP status (0: no answer) and text,
 # the connectivity matrix's rows (what each endpoint's probe and the status page say) and the table printed from them,
-# and the probes as the topology
-# report takes them (argv[7]: the inventory host this runs on).
+# and the probes as the topology report takes them (argv[7]: the inventory host this runs on).
 import json
 import subprocess
 import sys
