@@ -76,6 +76,19 @@ def running(lab, host):
     return set(lab.exec(host, "docker", "ps", "--format", "{{.Names}}").stdout.split())
 
 
+def switch_ports(lab, hosts):
+    """ovn: the logical port (iface-id) of every interface on each host's integration bridge, as port -> hosts."""
+    out = {}
+    for host in hosts:
+        rows = json.loads(lab.exec(host, "ovs-vsctl", "--format=json", "--columns=external_ids", "find", "Interface",
+                                   'type=""').stdout)["data"]
+        for row in rows:
+            port = dict(row[0][1]).get("iface-id")
+            if port:
+                out.setdefault(port, []).append(host)
+    return out
+
+
 @pytest.mark.parametrize("mode, multi", [("portmap", False), ("link", False), ("pipework", False),
                                          ("multihost", True), ("ovn", True)])
 def test_a_fourth_service_runs_is_reached_and_drawn_in_every_mode(lab, mode, multi):
@@ -135,10 +148,14 @@ def test_a_replica_added_starts_one_container_and_removed_leaves_nothing(lab, mo
     stack_services (its container goes, and its property from Tomcat's JAVA_OPTS)."""
     names = list(lab.hosts)
     inventory = lab.both if multi else lab.one
-    # In ovn, Cache moves here from the second host, where the test above placed it: its port is bound by its new
-    # host's chassis alone (requested-chassis), though its interface's row is left on the old host's br-int.
+    # In ovn, Cache moves here from the second host, where the test above placed it: its interface leaves the second
+    # host's integration bridge (the prune phase, before the container goes), and every port is on one host, its own.
     result = site(lab, inventory, mode)[0]
     assert result.rc == 0, result.stdout[-4000:]
+    if multi:
+        ports = switch_ports(lab, names)
+        assert ports["netlab-cache"] == [names[0]] and all(len(on) == 1 for on in ports.values()), ports
+        assert len(ports) == 5, ports  # MongoDB, Elasticsearch and its second, Tomcat, Cache
     before = {host: started(lab, host) for host in (names if multi else names[:1])}
     setenv = lab.exec(names[0], "cat", SETENV).stdout
     # A third Elasticsearch: one container more, Tomcat restarted once with three nodes, nothing else touched.
@@ -162,9 +179,9 @@ def test_a_replica_added_starts_one_container_and_removed_leaves_nothing(lab, mo
     assert {"MongoDB", "ElasticSearch", "Tomcat"} <= set().union(*(running(lab, host) for host in before))
     setenv = lab.exec(names[0], "cat", SETENV).stdout
     assert "," not in java_opt(setenv, "es.node.hosts") and " -Dcache.hosts=" not in setenv, setenv
-    if multi:  # no port is left on the hosts' integration bridges for them (ovn's switch ports follow the plan)
-        for host in before:
-            ids = lab.exec(host, "ovs-vsctl", "--columns=external_ids", "find", "Interface", "type=\"\"").stdout
-            assert "netlab-elasticsearch-" not in ids, ids
+    if multi:  # no interface is left on the hosts' integration bridges for them (ovn's switch ports follow the plan)
+        ports = switch_ports(lab, names)
+        assert sorted(ports) == ["netlab-elasticsearch", "netlab-mongodb", "netlab-tomcat"], ports
+        assert all(len(on) == 1 for on in ports.values()), ports
     again = site(lab, inventory, mode, stack_replicas={}, stack_services=SERVICES)[0]
     assert again.rc == 0 and again.changed == 0, again.changed_tasks()
